@@ -1,0 +1,46 @@
+# Quick start:  make run   (install if needed, train if data changed, chat)
+#               make test  (install if needed, train, run every test)
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Loads .env and fills in defaults before running a command (see actions/settings.py).
+WITH_ENV := $(PY) scripts/with_env.py
+RASA := $(WITH_ENV) $(VENV)/bin/rasa
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: install train validate run shell actions test test-stories test-python lock clean
+
+install:
+	@bash scripts/setup.sh
+
+# `rasa train` compares fingerprints and keeps the current model when nothing changed.
+train: install
+	$(RASA) train --quiet
+
+validate: install
+	$(WITH_ENV) $(PY) scripts/validate_data.py
+
+run: train
+	@bash scripts/run.sh
+
+shell: train
+	@bash scripts/run.sh
+
+actions: install
+	$(RASA) run actions --port 5055
+
+test: train validate test-stories test-python
+
+test-stories: train
+	$(RASA) test core --stories tests/stories --fail-on-prediction-errors --out results/stories
+
+test-python: train
+	$(WITH_ENV) $(PY) -m pytest tests
+
+lock: install
+	$(PY) -m pip install -r requirements.txt
+	$(PY) -m pip freeze --all | grep -v '^pip==' > requirements.lock
+
+clean:
+	rm -rf models results .pytest_cache

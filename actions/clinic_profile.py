@@ -1,0 +1,68 @@
+"""The clinic profile: clinic-specific details that answers are filled with at run time.
+
+`clinic_profile.yml` is edited by the clinic. An empty value, or one still carrying a
+placeholder marker, counts as unset: the answers then fall back to "our team will go over
+this at your free consultation" (see the conditional variations in data/responses/faq.yml).
+"""
+import logging
+import re
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import yaml
+
+from actions import settings
+
+logger = logging.getLogger(__name__)
+
+PLACEHOLDER = re.compile(r"placeholder|todo|<[^>]*>|\$_+", re.IGNORECASE)
+MAX_VALUE_LENGTH = 500
+
+# slot name -> profile key, for the details an answer quotes directly
+SLOT_FOR_KEY = {
+    "clinic_phone": "phone",
+    "clinic_office_hours": "office_hours",
+    "clinic_price_info": "price_info",
+    "clinic_insurance_info": "insurance_info",
+    "clinic_fasting_rules": "fasting_rules",
+    "clinic_referral_policy": "referral_policy",
+    "clinic_visit_length": "visit_length",
+    "clinic_data_retention": "data_retention",
+}
+
+
+def clean_value(value: Any) -> Optional[str]:
+    """A profile value as it may be shown to a visitor, or None when it is unset or a placeholder."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = " ".join(str(value).split())
+    if not text or PLACEHOLDER.search(text) or len(text) > MAX_VALUE_LENGTH:
+        return None
+    return text
+
+
+def load_profile(path: Optional[Path] = None) -> Dict[str, Any]:
+    """Reads the profile file; a missing or broken file is logged and treated as all values unset."""
+    path = Path(path or settings.get("CLINIC_PROFILE_PATH"))
+    try:
+        profile = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        logger.error("Clinic profile %s could not be read (%s); using no clinic details.", path, error)
+        return {}
+    if not isinstance(profile, dict):
+        logger.error("Clinic profile %s is not a mapping; using no clinic details.", path)
+        return {}
+    return profile
+
+
+def profile_slot_values(profile: Dict[str, Any]) -> Dict[str, Optional[str]]:
+    """The clinic_* slot values for a profile: every slot present, None where unset."""
+    values = {slot: clean_value(profile.get(key)) for slot, key in SLOT_FOR_KEY.items()}
+    address = clean_value(profile.get("street_address"))
+    contact_parts = [
+        address,
+        values["clinic_phone"] and f"Phone: {values['clinic_phone']}",
+        values["clinic_office_hours"] and f"Hours: {values['clinic_office_hours']}",
+    ]
+    values["clinic_contact_details"] = "; ".join(part for part in contact_parts if part) or None
+    return values

@@ -1,0 +1,52 @@
+"""Session start (clinic profile into slots) and the greeting with its once-per-session disclaimer."""
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clinic_profile import load_profile, profile_slot_values
+
+
+class ActionSessionStart(Action):
+    """Starts a session like Rasa's default, then fills the clinic_* slots from the clinic profile.
+
+    The profile is read at every session start, so edits reach new conversations without a restart.
+    """
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        events: List[EventType] = [SessionStarted()]
+        # Rasa carries slots over (domain: carry_over_slots_to_new_session); keep them, then
+        # refresh the clinic details, and show the disclaimer again in the new session.
+        carried = {
+            name: value
+            for name, value in tracker.slots.items()
+            if value is not None and not name.startswith("clinic_")
+        }
+        events += [SlotSet(name, value) for name, value in carried.items()]
+        events += [SlotSet(name, value) for name, value in profile_slot_values(load_profile()).items()]
+        events.append(SlotSet("disclaimer_shown", False))
+        events.append(ActionExecuted("action_listen"))
+        return events
+
+
+class ActionGreet(Action):
+    """Greets; the first greeting of a session also shows the short disclaimer."""
+
+    def name(self) -> Text:
+        return "action_greet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if tracker.get_slot("disclaimer_shown"):
+            dispatcher.utter_message(response="utter_greet_again")
+            return []
+        dispatcher.utter_message(response="utter_greet")
+        dispatcher.utter_message(response="utter_disclaimer")
+        return [SlotSet("disclaimer_shown", True)]

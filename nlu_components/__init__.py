@@ -1,0 +1,1 @@
+"""Custom NLU components, for what Rasa's own components do not cover."""

@@ -1,0 +1,101 @@
+"""A deterministic net under the crisis classifier: recall matters more than precision here.
+
+After every other NLU component has run, a message that matches a crisis pattern
+(crisis_patterns.yml, written for clinical review) becomes the `crisis` intent with confidence 1,
+whatever the classifier said. The classifier still catches what the patterns do not.
+"""
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+CRISIS_INTENT = "crisis"
+# The pattern that fired is kept on the parse result, so staff can see why.
+MATCH_KEY = "crisis_safety_net"
+DEFAULT_PATTERNS_FILE = Path(__file__).with_name("crisis_patterns.yml")
+APOSTROPHES = re.compile(r"['’‘`´]")
+NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def normalise(text: str) -> str:
+    """Lowercase, drop apostrophes, and turn every other non-alphanumeric run into one space."""
+    return NON_WORD.sub(" ", APOSTROPHES.sub("", text.lower())).strip()
+
+
+class CrisisMatcher:
+    """The pattern logic, separate from Rasa so that it can be tested and reused on its own."""
+
+    def __init__(self, patterns: Dict[str, Any]) -> None:
+        self.always = {name: re.compile(rx) for name, rx in patterns["always"].items()}
+        self.personal = {name: re.compile(rx) for name, rx in patterns["personal"].items()}
+        self.general_question = re.compile(patterns["general_question"])
+        self.person_markers = re.compile(patterns["person_markers"])
+
+    @classmethod
+    def from_file(cls, path: Path = DEFAULT_PATTERNS_FILE) -> "CrisisMatcher":
+        return cls(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+
+    def match(self, text: Optional[str]) -> Optional[str]:
+        """The name of the first crisis pattern the text matches, or None."""
+        if not text:
+            return None
+        normalised = normalise(text)
+        for name, pattern in self.always.items():
+            if pattern.search(normalised):
+                return name
+        for name, pattern in self.personal.items():
+            if pattern.search(normalised) and not self.is_general_question(normalised):
+                return name
+        return None
+
+    def is_general_question(self, normalised: str) -> bool:
+        return bool(self.general_question.search(normalised)) and not self.person_markers.search(normalised)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class CrisisSafetyNet(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"patterns_file": None}
+
+    def __init__(self, matcher: CrisisMatcher) -> None:
+        self.matcher = matcher
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "CrisisSafetyNet":
+        return cls(CrisisMatcher.from_file(config.get("patterns_file") or DEFAULT_PATTERNS_FILE))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            pattern = self.matcher.match(message.get(TEXT))
+            if pattern is None:
+                continue
+            crisis = {INTENT_NAME_KEY: CRISIS_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+            ranking = [
+                item
+                for item in message.get(INTENT_RANKING_KEY) or []
+                if item.get(INTENT_NAME_KEY) != CRISIS_INTENT
+            ]
+            message.data[INTENT] = crisis
+            message.data[INTENT_RANKING_KEY] = [crisis] + ranking
+            message.data[MATCH_KEY] = pattern
+        return messages

@@ -1,0 +1,137 @@
+"""Held-out NLU evaluation: what a visitor would get for messages the model never saw in training.
+
+Runs the trained model (the whole pipeline, fallback gate and crisis net included) over
+tests/heldout/*.yml and tests/crisis/crisis_messages.yml, and reports:
+  - FAQ accuracy: the right curated answer, first time (a clarification counts as not answered);
+  - crisis recall and false-alarm rate;
+  - out-of-scope rejection: unrelated messages that got no FAQ answer.
+Usage: python scripts/evaluate_nlu.py [--model PATH] [--report results/nlu_heldout.json]
+"""
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+HELDOUT_DIR = PROJECT_DIR / "tests" / "heldout"
+CRISIS_FILE = PROJECT_DIR / "tests" / "crisis" / "crisis_messages.yml"
+FALLBACK = "nlu_fallback"
+
+
+def read_nlu_examples(paths: Iterable[Path]) -> List[Tuple[str, str]]:
+    """(text, intent) pairs from Rasa NLU YAML files."""
+    examples = []
+    for path in sorted(paths):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            for line in block["examples"].splitlines():
+                if line.strip().startswith("- "):
+                    examples.append((line.strip()[2:].strip(), block["intent"]))
+    return examples
+
+
+def heldout_examples() -> List[Tuple[str, str]]:
+    return read_nlu_examples(HELDOUT_DIR.glob("*.yml"))
+
+
+def crisis_examples() -> Dict[str, List[str]]:
+    return yaml.safe_load(CRISIS_FILE.read_text(encoding="utf-8"))
+
+
+def final_label(parse: Dict[str, Any]) -> str:
+    """What the visitor gets: `faq/<key>` for an FAQ answer, otherwise the intent handled."""
+    intent = (parse.get("intent") or {}).get("name") or FALLBACK
+    if intent == "faq":
+        response = (parse.get("response_selector") or {}).get("faq", {}).get("response") or {}
+        return response.get("intent_response_key") or FALLBACK
+    return intent
+
+
+async def parse_all(model_path: str, texts: List[str]) -> List[Dict[str, Any]]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model_path)
+    return [await agent.parse_message(text) for text in texts]
+
+
+def latest_model() -> str:
+    from rasa.model import get_local_model
+
+    return get_local_model(str(PROJECT_DIR / "models"))
+
+
+def share(count: int, total: int) -> float:
+    return round(count / total, 4) if total else 0.0
+
+
+def evaluate(predicted: Dict[str, str], heldout: List[Tuple[str, str]], crisis: Dict[str, List[str]]) -> Dict[str, Any]:
+    """Figures from {text: final label}; pure, so that it can be tested without a model."""
+    faq = [(text, gold) for text, gold in heldout if gold.startswith("faq/")]
+    faq_right = [text for text, gold in faq if predicted[text] == gold]
+    faq_clarified = [text for text, gold in faq if predicted[text] == FALLBACK]
+    faq_errors = Counter(
+        (gold, predicted[text]) for text, gold in faq if predicted[text] not in (gold, FALLBACK)
+    )
+
+    base = lambda label: label.split("/")[0]  # noqa: E731
+    intent_right = sum(base(predicted[text]) == base(gold) for text, gold in heldout)
+
+    crisis_texts = crisis["crisis"] + [text for text, gold in heldout if gold == "crisis"]
+    calm_texts = crisis["not_crisis"] + [text for text, gold in heldout if gold != "crisis"]
+    missed_crisis = [text for text in crisis_texts if predicted[text] != "crisis"]
+    false_alarms = [text for text in calm_texts if predicted[text] == "crisis"]
+
+    oos = [text for text, gold in heldout if gold == "out_of_scope"]
+    oos_answered = [text for text in oos if predicted[text].startswith("faq/")]
+
+    return {
+        "faq_examples": len(faq),
+        "faq_accuracy": share(len(faq_right), len(faq)),
+        "faq_clarification_rate": share(len(faq_clarified), len(faq)),
+        "faq_wrong_answer_rate": share(sum(faq_errors.values()), len(faq)),
+        "faq_confusions": [
+            {"expected": gold, "got": got, "count": count} for (gold, got), count in faq_errors.most_common(10)
+        ],
+        "intent_examples": len(heldout),
+        "intent_accuracy": share(intent_right, len(heldout)),
+        "crisis_examples": len(crisis_texts),
+        "crisis_recall": share(len(crisis_texts) - len(missed_crisis), len(crisis_texts)),
+        "crisis_missed": missed_crisis,
+        "non_crisis_examples": len(calm_texts),
+        "crisis_false_alarm_rate": share(len(false_alarms), len(calm_texts)),
+        "crisis_false_alarms": false_alarms,
+        "out_of_scope_examples": len(oos),
+        "out_of_scope_rejection": share(len(oos) - len(oos_answered), len(oos)),
+        "out_of_scope_answered": oos_answered,
+    }
+
+
+def run(model_path: Optional[str] = None) -> Tuple[Dict[str, Any], Dict[str, Dict[str, Any]]]:
+    heldout = heldout_examples()
+    crisis = crisis_examples()
+    texts = sorted({text for text, _ in heldout} | set(crisis["crisis"]) | set(crisis["not_crisis"]))
+    parses = asyncio.run(parse_all(model_path or latest_model(), texts))
+    by_text = dict(zip(texts, parses))
+    predicted = {text: final_label(parse) for text, parse in by_text.items()}
+    return evaluate(predicted, heldout, crisis), by_text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model archive (default: the newest in models/)")
+    parser.add_argument("--report", default=str(PROJECT_DIR / "results" / "nlu_heldout.json"))
+    args = parser.parse_args()
+    figures, _ = run(args.model)
+    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.report).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    headline = {key: value for key, value in figures.items() if not isinstance(value, list)}
+    print(json.dumps(headline, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Creates .venv with Python 3.10 and installs the pinned packages; does nothing when already done.
+# Everything comes from the package registries; nothing is downloaded at run time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv
+STAMP="$VENV/.installed"
+want_stamp=$(cat requirements.lock scripts/setup.sh | sha256sum | cut -d' ' -f1)
+
+if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
+  echo "Existing $VENV is not Python 3.10: recreating it."
+  rm -rf "$VENV"
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  python310=$(scripts/find_python310.sh)
+  echo "Creating $VENV with $python310"
+  "$python310" -m venv "$VENV"
+fi
+
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$want_stamp" ]; then
+  echo "Installing pinned Python packages (first run takes a few minutes)..."
+  "$VENV/bin/python" -m pip install --quiet --upgrade "pip==26.3"
+  "$VENV/bin/python" -m pip install --quiet -r requirements.lock
+  echo "$want_stamp" > "$STAMP"
+fi

@@ -1,0 +1,16 @@
+"""Run a command with the project's environment: `.env` loaded and every default filled in.
+
+Usage: python scripts/with_env.py rasa run ...
+Rasa expands ${VARIABLES} in endpoints.yml and credentials.yml; this makes sure they are all set.
+"""
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from actions import settings  # noqa: E402  (needs the path above)
+
+if len(sys.argv) < 2:
+    sys.exit("usage: with_env.py COMMAND [ARGS...]")
+settings.apply_defaults()
+os.execvp(sys.argv[1], sys.argv[1:])

@@ -1,0 +1,53 @@
+"""Shared fixtures: the real domain, a dispatcher, and trackers built by Rasa from real events."""
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+from rasa.shared.core.domain import Domain  # noqa: E402
+from rasa.shared.core.events import ActiveLoop, Event, SlotSet, UserUttered  # noqa: E402
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity  # noqa: E402
+from rasa.shared.importers.importer import TrainingDataImporter  # noqa: E402
+from rasa_sdk import Tracker  # noqa: E402
+from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def domain() -> Domain:
+    """The domain as Rasa trains it: domain.yml merged with the responses under data/."""
+    importer = TrainingDataImporter.load_from_config(
+        str(PROJECT_DIR / "config.yml"), str(PROJECT_DIR / "domain.yml"), [str(PROJECT_DIR / "data")]
+    )
+    return importer.get_domain()
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+@pytest.fixture
+def make_tracker(domain: Domain):
+    """Builds an SDK tracker the way the action server receives it, from Rasa's own tracker state."""
+
+    def build(
+        text: str = "hello",
+        parse_data: Optional[Dict[str, Any]] = None,
+        slots: Optional[Dict[str, Any]] = None,
+        active_loop: Optional[str] = None,
+        events: Optional[List[Event]] = None,
+        sender_id: str = "test-visitor",
+    ) -> Tracker:
+        history: List[Event] = list(events or [])
+        history += [SlotSet(name, value) for name, value in (slots or {}).items()]
+        if active_loop:
+            history.append(ActiveLoop(active_loop))
+        history.append(UserUttered(text, parse_data=parse_data or {"intent": {"name": "greet", "confidence": 1.0}}))
+        core_tracker = DialogueStateTracker.from_events(sender_id, history, slots=domain.slots)
+        return Tracker.from_dict(core_tracker.current_state(EventVerbosity.AFTER_RESTART))
+
+    return build

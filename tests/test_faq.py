@@ -1,0 +1,113 @@
+"""FAQ answers and the clarification offered instead of a guess."""
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from actions.faq import FAQ_TOPICS, ActionClarify, suggestion_buttons
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SHARED_CATALOGUE = PROJECT_DIR.parent / "shared" / "content" / "faq_topics.yml"
+PROFILE_SLOTS = {
+    "clinic_price_info": "Infusions are $400 each.",
+    "clinic_insurance_info": "We provide superbills.",
+    "clinic_fasting_rules": "Please do not eat for 6 hours before.",
+    "clinic_referral_policy": "No referral is needed.",
+    "clinic_visit_length": "about two hours",
+    "clinic_contact_details": "1 Test Way, Kennewick, WA; Phone: (509) 555-0100",
+    "clinic_data_retention": "90 days",
+}
+TREATMENT_GROUPS = ("ketamine", "treatment", "safety", "practical")
+
+
+def parse(intent, intent_conf, faq_ranking=(), second_intent="out_of_scope"):
+    return {
+        "intent": {"name": "nlu_fallback", "confidence": 0.5},
+        "intent_ranking": [
+            {"name": "nlu_fallback", "confidence": 0.5},
+            {"name": intent, "confidence": intent_conf},
+            {"name": second_intent, "confidence": 1 - intent_conf},
+        ],
+        "response_selector": {
+            "faq": {"ranking": [{"intent_response_key": key, "confidence": c} for key, c in faq_ranking]}
+        },
+    }
+
+
+def test_every_catalogue_topic_has_a_label_a_question_and_an_answer(domain):
+    for key, topic in FAQ_TOPICS.items():
+        assert topic["label"] and topic["question"]
+        assert f"utter_faq/{key}" in domain.responses
+
+
+@pytest.mark.skipif(not SHARED_CATALOGUE.exists(), reason="the shared FAQ catalogue is not next to this checkout")
+def test_topics_match_the_shared_catalogue_exactly():
+    catalogue = yaml.safe_load(SHARED_CATALOGUE.read_text())
+    keys = {key for group in catalogue.values() for key in group}
+    assert keys == set(FAQ_TOPICS)
+    for group in catalogue.values():
+        for key, topic in group.items():
+            assert FAQ_TOPICS[key]["question"] == topic["asks"][0]
+
+
+@pytest.mark.parametrize("slots", [{}, PROFILE_SLOTS], ids=["profile-empty", "profile-filled"])
+async def test_every_answer_reads_well_with_and_without_clinic_details(domain, slots):
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    tracker = DialogueStateTracker.from_dict("visitor", [], domain.slots)
+    for name, value in slots.items():
+        tracker.slots[name].value = value
+    for key in FAQ_TOPICS:
+        answer = await nlg.generate(f"utter_faq/{key}", tracker, "rest")
+        text = answer["text"]
+        assert "{" not in text and "None" not in text and "PLACEHOLDER" not in text, key
+        assert 2 <= text.count(". ") + 1 and len(text) < 900, key
+    if slots:
+        cost = await nlg.generate("utter_faq/cost", tracker, "rest")
+        assert "$400" in cost["text"]
+
+
+def test_treatment_answers_invite_to_the_free_consultation(domain):
+    catalogue = yaml.safe_load((PROJECT_DIR / "actions" / "faq_topics.yml").read_text())
+    for key in catalogue:
+        for variation in domain.responses[f"utter_faq/{key}"]:
+            payloads = [button["payload"] for button in variation.get("buttons", [])]
+            assert "/book_consultation" in payloads, key
+
+
+def test_clarification_offers_the_likeliest_topics_and_a_person():
+    buttons = suggestion_buttons(
+        parse("faq", 0.45, [("faq/cost", 0.4), ("faq/insurance", 0.35), ("faq/referral", 0.1), ("faq/privacy", 0.01)])
+    )
+    assert [b["title"] for b in buttons] == [
+        FAQ_TOPICS["cost"]["label"],
+        FAQ_TOPICS["insurance"]["label"],
+        FAQ_TOPICS["referral"]["label"],
+    ]
+    # a topic button sends the canonical question, which the assistant answers confidently
+    assert buttons[0]["payload"] == FAQ_TOPICS["cost"]["question"]
+
+
+def test_no_topic_buttons_when_the_message_was_not_an_faq_question():
+    assert suggestion_buttons(parse("out_of_scope", 0.4, [("faq/cost", 0.9)], second_intent="greet")) == []
+
+
+def test_booking_is_offered_when_the_classifier_thought_of_it():
+    buttons = suggestion_buttons(parse("book_consultation", 0.4, [("faq/cost", 0.5)], second_intent="faq"))
+    assert buttons[0]["payload"] == "/book_consultation"
+    assert buttons[1]["payload"] == FAQ_TOPICS["cost"]["question"]
+
+
+async def test_clarify_action_always_offers_a_person(dispatcher, make_tracker, domain):
+    tracker = make_tracker("how much", parse_data=parse("faq", 0.45, [("faq/cost", 0.5), ("faq/insurance", 0.4)]))
+    await ActionClarify().run(dispatcher, tracker, domain.as_dict())
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_clarify"
+    assert message["buttons"][-1] == {"title": "Talk to a person", "payload": "/request_human"}
+
+
+async def test_clarify_without_any_likely_topic_asks_to_rephrase(dispatcher, make_tracker, domain):
+    tracker = make_tracker("asdfgh", parse_data=parse("out_of_scope", 0.3, [("faq/cost", 0.2)], second_intent="greet"))
+    await ActionClarify().run(dispatcher, tracker, domain.as_dict())
+    assert dispatcher.messages[0]["response"] == "utter_default"
