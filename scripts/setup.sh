@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 VENV=.venv
 STAMP="$VENV/.installed"
-want_stamp=$(cat requirements.lock scripts/setup.sh | sha256sum | cut -d' ' -f1)
+want_stamp=$(cat requirements.lock requirements-nodeps.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
 
 if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
   echo "Existing $VENV is not Python 3.10: recreating it."
@@ -21,6 +21,7 @@ fi
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$want_stamp" ]; then
   echo "Installing pinned Python packages (first run takes a few minutes)..."
   "$VENV/bin/python" -m pip install --quiet --upgrade "pip==26.3"
-  "$VENV/bin/python" -m pip install --quiet -r requirements.lock
+  # The lock is a complete freeze, so nothing else needs resolving.
+  "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements.lock -r requirements-nodeps.txt
   echo "$want_stamp" > "$STAMP"
 fi

@@ -41,12 +41,15 @@ def make_tracker(domain: Domain):
         active_loop: Optional[str] = None,
         events: Optional[List[Event]] = None,
         sender_id: str = "test-visitor",
+        extracted: Optional[Dict[str, Any]] = None,
     ) -> Tracker:
+        """`extracted`: slots set from this message (after it), as Rasa's slot extraction does."""
         history: List[Event] = list(events or [])
         history += [SlotSet(name, value) for name, value in (slots or {}).items()]
         if active_loop:
             history.append(ActiveLoop(active_loop))
         history.append(UserUttered(text, parse_data=parse_data or {"intent": {"name": "greet", "confidence": 1.0}}))
+        history += [SlotSet(name, value) for name, value in (extracted or {}).items()]
         core_tracker = DialogueStateTracker.from_events(sender_id, history, slots=domain.slots)
         return Tracker.from_dict(core_tracker.current_state(EventVerbosity.AFTER_RESTART))
 

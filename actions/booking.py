@@ -1,0 +1,220 @@
+"""Consultation booking: the form's validation, the summary, and submitting a request exactly once."""
+import asyncio
+import logging
+import uuid
+from datetime import datetime
+from typing import Any, Dict, List, Optional, Text
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.availability import describe, parse_availability
+from actions.booking_fields import HELP_WITH_LABELS, check_consent, check_contact, check_help_with, check_name
+from actions.storage import ConsultationRequest, get_store
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = ["full_name", "contact", "preferred_times", "help_with", "consent_to_contact"]
+# Slots filled on the side by validation, cleared together with the form's own.
+DERIVED_SLOTS = {"contact": ["phone", "email"], "preferred_times": ["preferred_times_parsed"]}
+BOOKING_STATE_SLOTS = ["booking_failed_attempts", "booking_stuck", "booking_id", "booking_field"]
+MAX_FAILED_ATTEMPTS = 3
+CLINIC_TIMEZONE = ZoneInfo("America/Los_Angeles")
+
+
+def clinic_today():
+    return datetime.now(CLINIC_TIMEZONE).date()
+
+
+def cleared_booking_slots() -> List[EventType]:
+    names = FORM_SLOTS + [s for derived in DERIVED_SLOTS.values() for s in derived] + BOOKING_STATE_SLOTS
+    return [SlotSet(name, None) for name in names]
+
+
+class ValidateBookingForm(FormValidationAction):
+    """Checks each answer; a bad one gets a clear reason and is asked again, three in a row offer a person."""
+
+    def name(self) -> Text:
+        return "validate_booking_form"
+
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        # An empty list ends the form; action_booking_summary then offers a person.
+        return [] if tracker.get_slot("booking_stuck") else domain_slots
+
+    def rejected(self, slot: str, reason: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        failures = dict(tracker.get_slot("booking_failed_attempts") or {})
+        failures[slot] = failures.get(slot, 0) + 1
+        if failures[slot] >= MAX_FAILED_ATTEMPTS:
+            return {slot: None, "booking_failed_attempts": {}, "booking_stuck": True}
+        if reason:
+            dispatcher.utter_message(text=reason)
+        return {slot: None, "booking_failed_attempts": failures}
+
+    @staticmethod
+    def accepted(slot: str, tracker: Tracker, values: Dict[Text, Any]) -> Dict[Text, Any]:
+        failures = dict(tracker.get_slot("booking_failed_attempts") or {})
+        failures.pop(slot, None)
+        return {**values, "booking_failed_attempts": failures}
+
+    async def validate_full_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        checked = check_name(value)
+        if checked.problem:
+            return self.rejected("full_name", checked.problem, dispatcher, tracker)
+        return self.accepted("full_name", tracker, {"full_name": checked.value})
+
+    async def validate_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        contact = check_contact(value)
+        if contact.problem:
+            return self.rejected("contact", contact.problem, dispatcher, tracker)
+        shown = " and ".join(part for part in (contact.phone, contact.email) if part)
+        return self.accepted("contact", tracker, {"contact": shown, "phone": contact.phone, "email": contact.email})
+
+    async def validate_preferred_times(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = value if isinstance(value, str) else ""
+        availability = parse_availability(text, clinic_today())
+        if availability.problem:
+            return self.rejected("preferred_times", availability.problem, dispatcher, tracker)
+        return self.accepted(
+            "preferred_times", tracker, {"preferred_times": text.strip(), "preferred_times_parsed": availability.windows}
+        )
+
+    async def validate_help_with(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        checked = check_help_with(value)
+        if checked.problem:
+            return self.rejected("help_with", checked.problem, dispatcher, tracker)
+        return self.accepted("help_with", tracker, {"help_with": checked.value})
+
+    async def validate_consent_to_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        consent = value if isinstance(value, bool) else check_consent(value)
+        if consent is True:
+            return self.accepted("consent_to_contact", tracker, {"consent_to_contact": True})
+        if consent is False:
+            dispatcher.utter_message(response="utter_consent_needed")
+            return self.rejected("consent_to_contact", "", dispatcher, tracker) | {"consent_to_contact": None}
+        return self.rejected("consent_to_contact", "Please answer yes or no.", dispatcher, tracker)
+
+
+def summary_text(tracker: Tracker) -> str:
+    times = tracker.get_slot("preferred_times") or ""
+    understood = describe(tracker.get_slot("preferred_times_parsed") or [])
+    if understood and understood.lower() != times.lower():
+        times = f"{times} ({understood})"
+    help_with = HELP_WITH_LABELS.get(tracker.get_slot("help_with") or "", "")
+    return (
+        "Here's your request:\n"
+        f"• Name: {tracker.get_slot('full_name')}\n"
+        f"• Contact: {tracker.get_slot('contact')}\n"
+        f"• Days and times: {times}\n"
+        f"• Help with: {help_with}\n"
+        "Shall I send it to the team?"
+    )
+
+
+class ActionBookingSummary(Action):
+    """After the form: the summary with confirm / change / cancel, or a person when the form got stuck."""
+
+    def name(self) -> Text:
+        return "action_booking_summary"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if tracker.get_slot("booking_stuck"):
+            dispatcher.utter_message(response="utter_booking_offer_person")
+            return [SlotSet("booking_stuck", None)]
+        dispatcher.utter_message(
+            text=summary_text(tracker),
+            buttons=[
+                {"title": "Confirm", "payload": "/affirm"},
+                {"title": "Change something", "payload": "/change_booking"},
+                {"title": "Cancel", "payload": "/stop"},
+            ],
+        )
+        return [] if tracker.get_slot("booking_id") else [SlotSet("booking_id", uuid.uuid4().hex)]
+
+
+def request_from(tracker: Tracker) -> Optional[ConsultationRequest]:
+    """The request to store, or None when the form is not complete."""
+    if any(tracker.get_slot(slot) in (None, "") for slot in FORM_SLOTS) or not tracker.get_slot("booking_id"):
+        return None
+    if tracker.get_slot("consent_to_contact") is not True:
+        return None
+    return ConsultationRequest(
+        idempotency_key=f"{tracker.sender_id}:{tracker.get_slot('booking_id')}",
+        conversation_id=tracker.sender_id,
+        channel=tracker.get_latest_input_channel() or "unknown",
+        full_name=tracker.get_slot("full_name"),
+        phone=tracker.get_slot("phone"),
+        email=tracker.get_slot("email"),
+        preferred_times=tracker.get_slot("preferred_times"),
+        preferred_times_parsed=tracker.get_slot("preferred_times_parsed") or [],
+        help_with=tracker.get_slot("help_with"),
+        consent_to_contact=True,
+    )
+
+
+class ActionSubmitBooking(Action):
+    """Stores a confirmed request once; when the database is down it is spooled and the visitor told honestly."""
+
+    def name(self) -> Text:
+        return "action_submit_booking"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        request = request_from(tracker)
+        if request is None:
+            dispatcher.utter_message(response="utter_no_booking_in_progress")
+            return []
+        result = await asyncio.to_thread(get_store().submit, request)
+        response = "utter_booking_saved" if result.stored else "utter_booking_saved_later"
+        dispatcher.utter_message(response=response, full_name=request.full_name, booking_reference=result.reference_code)
+        return cleared_booking_slots() + [SlotSet("booking_reference", result.reference_code)]
+
+
+class ActionChangeBooking(Action):
+    """"Change something": asks which answer, clears it, and lets the form ask it again."""
+
+    def name(self) -> Text:
+        return "action_change_booking"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if not any(tracker.get_slot(slot) for slot in FORM_SLOTS):
+            dispatcher.utter_message(response="utter_no_booking_in_progress")
+            return []
+        field = tracker.get_slot("booking_field")
+        if field not in FORM_SLOTS:
+            dispatcher.utter_message(response="utter_ask_booking_field")
+            return []
+        events = [SlotSet(name, None) for name in [field] + DERIVED_SLOTS.get(field, [])]
+        events.append(SlotSet("booking_field", None))
+        # Inside the form a rule returns to it; after the summary the form is started again here.
+        return events if tracker.active_loop_name else events + [FollowupAction("booking_form")]
+
+
+class ActionCancelBooking(Action):
+    def name(self) -> Text:
+        return "action_cancel_booking"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_booking_cancelled")
+        return [ActiveLoop(None), SlotSet("requested_slot", None)] + cleared_booking_slots()

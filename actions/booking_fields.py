@@ -1,0 +1,115 @@
+"""Checks for each booking form answer: pure functions, each returning a value or a re-ask reason.
+
+Every function accepts any text (empty, huge, emoji, markup, control characters) and never raises.
+"""
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Optional
+
+import phonenumbers
+
+MAX_NAME_LENGTH = 100
+MAX_ANSWER_LENGTH = 300
+EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+EMAIL_CANDIDATE = re.compile(r"\S+@\S*")
+NAME_PREFIX = re.compile(r"^(?:(?:hi|hello|hey)[,! ]+)?(?:my name is|my names|name is|name's|i am|i'm|im|it's|its|this is|call me|it is)\s+", re.IGNORECASE)
+# Letters of any script, with the marks, spaces and punctuation real names use.
+NAME_CHARACTERS = re.compile(r"^[^\W\d_][\w\s.'’\-]*$", re.UNICODE)
+NOT_A_NAME = {"yes", "no", "ok", "okay", "sure", "thanks", "thank you", "hi", "hello", "hey", "bye", "none", "idk", "n/a", "na"}
+
+HELP_WITH_CHOICES = {
+    "anxiety": ("anxiety", "anxious", "panic", "worry", "social anxiety", "gad"),
+    "depression": ("depression", "depressed", "depressive", "low mood"),
+    "ptsd": ("ptsd", "trauma", "post traumatic", "post-traumatic"),
+    "prefer_to_say_at_consultation": ("prefer", "rather not", "at the consultation", "in person", "later", "private"),
+    "other": ("other", "something else", "else", "not sure", "unsure", "don't know", "dont know"),
+}
+HELP_WITH_LABELS = {
+    "anxiety": "Anxiety",
+    "depression": "Depression",
+    "ptsd": "PTSD",
+    "other": "Something else",
+    "prefer_to_say_at_consultation": "I'd prefer to say at the consultation",
+}
+YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "i agree", "agree", "i consent", "consent", "of course", "fine", "please do", "yes please"}
+NO_WORDS = {"no", "n", "nope", "nah", "i don't", "i do not", "don't", "dont", "no thanks", "i dont"}
+
+
+@dataclass
+class Checked:
+    value: Optional[str] = None
+    problem: Optional[str] = None
+
+
+def plain_text(text: Optional[str]) -> str:
+    """Text with control characters removed and whitespace folded; never None."""
+    if not isinstance(text, str):
+        return ""
+    visible = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
+    return " ".join(visible.split())
+
+
+def check_name(text: Optional[str]) -> Checked:
+    name = NAME_PREFIX.sub("", plain_text(text)).strip(" .,!")
+    if not name:
+        return Checked(problem="I didn't catch a name there.")
+    if len(name) > MAX_NAME_LENGTH:
+        return Checked(problem=f"That's longer than a name usually is (up to {MAX_NAME_LENGTH} characters, please).")
+    if name.lower() in NOT_A_NAME or "@" in name or not NAME_CHARACTERS.match(name):
+        return Checked(problem="That doesn't look like a name: please use letters only (hyphens and apostrophes are fine).")
+    return Checked(value=name)
+
+
+@dataclass
+class Contact:
+    phone: Optional[str] = None  # E.164
+    email: Optional[str] = None
+    problem: Optional[str] = None
+
+
+def check_contact(text: Optional[str]) -> Contact:
+    """A phone number (normalised to E.164, US by default) and/or an email address from one answer."""
+    answer = plain_text(text)
+    if not answer:
+        return Contact(problem="I didn't get a phone number or email there.")
+    if len(answer) > MAX_ANSWER_LENGTH:
+        return Contact(problem="That answer is too long for me to read a phone number or email from.")
+
+    email_candidates = [c.strip(".,;:()<>") for c in EMAIL_CANDIDATE.findall(answer)]
+    emails = [c.lower() for c in email_candidates if EMAIL.match(c)]
+    if email_candidates and not emails:
+        return Contact(problem="That email address doesn't look complete: it should look like name@example.com.")
+
+    without_emails = EMAIL_CANDIDATE.sub(" ", answer)
+    phones = [
+        phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        for match in phonenumbers.PhoneNumberMatcher(without_emails, "US")
+        if phonenumbers.is_valid_number(match.number)
+    ]
+    digits = re.sub(r"\D", "", without_emails)
+    if not phones and len(digits) >= 7:
+        return Contact(problem="That phone number doesn't look right: a US number has 10 digits, like 509-555-0147.")
+    if not phones and not emails:
+        return Contact(problem="I couldn't find a phone number or an email address in that.")
+    return Contact(phone=phones[0] if phones else None, email=emails[0] if emails else None)
+
+
+def check_help_with(text: Optional[str]) -> Checked:
+    answer = plain_text(text).lower()
+    if len(answer) > MAX_ANSWER_LENGTH:
+        answer = ""
+    for choice, words in HELP_WITH_CHOICES.items():
+        if answer == choice or any(re.search(rf"\b{re.escape(word)}\b", answer) for word in words):
+            return Checked(value=choice)
+    return Checked(problem="Please pick one of the options, so that we don't need health details in the chat.")
+
+
+def check_consent(text: Optional[str]) -> Optional[bool]:
+    """True for yes, False for no, None when the answer is neither."""
+    answer = plain_text(text).lower().strip(" .!")
+    if answer in YES_WORDS:
+        return True
+    if answer in NO_WORDS:
+        return False
+    return None

@@ -1,0 +1,114 @@
+"""Tells staff that a consultation request arrived, without sending any of the visitor's data.
+
+Email is not a secure channel: a notification carries the reference code only, and staff read
+the request itself in the staff console.
+"""
+import logging
+import os
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Mapping, Optional, Protocol, Sequence
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SMTP_PORT = 587
+BOOLEAN_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+class Notifier(Protocol):
+    def notify_new_request(self, reference_code: str) -> None:
+        """Tells staff that the request `reference_code` is waiting. May raise; callers log it."""
+
+
+class LogNotifier:
+    """The default: a line in the action server's log."""
+
+    def notify_new_request(self, reference_code: str) -> None:
+        logger.info("New consultation request %s", reference_code)
+
+
+class SmtpNotifier:
+    """Sends one short email per request to the clinic's staff address(es)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        recipients: Sequence[str],
+        username: Optional[str] = None,
+        password: Optional[str] = None,
+        starttls: bool = False,
+        timeout: float = 10,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.sender = sender
+        self.recipients = list(recipients)
+        self.username = username
+        self.password = password
+        self.starttls = starttls
+        self.timeout = timeout
+
+    def build_message(self, reference_code: str) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = f"New consultation request {reference_code}"
+        message["From"] = self.sender
+        message["To"] = ", ".join(self.recipients)
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid()
+        message.set_content(
+            "A visitor has asked for a free consultation.\n\n"
+            f"Reference: {reference_code}\n\n"
+            "Open the staff console to see the request and contact the visitor.\n"
+            "This email deliberately contains no personal or health information.\n"
+        )
+        return message
+
+    def notify_new_request(self, reference_code: str) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(self.build_message(reference_code))
+
+
+def notifier_from_env(environ: Mapping[str, str] = os.environ) -> Notifier:
+    """NOTIFIER=log (default) or smtp. A broken SMTP setup falls back to the log, with an error."""
+    kind = (environ.get("NOTIFIER") or "log").strip().lower()
+    if kind == "log":
+        return LogNotifier()
+    try:
+        if kind != "smtp":
+            raise ValueError(f"NOTIFIER must be log or smtp, not {kind!r}")
+        return _smtp_notifier(environ)
+    except ValueError as problem:
+        logger.error("Staff notifications misconfigured (%s); new requests are only logged", problem)
+        return LogNotifier()
+
+
+def _smtp_notifier(environ: Mapping[str, str]) -> SmtpNotifier:
+    missing = [name for name in ("SMTP_HOST", "SMTP_FROM", "SMTP_TO") if not (environ.get(name) or "").strip()]
+    if missing:
+        raise ValueError(f"{', '.join(missing)} not set")
+    recipients = [address.strip() for address in environ["SMTP_TO"].split(",") if address.strip()]
+    if not recipients:
+        raise ValueError("SMTP_TO has no address")
+    port_text = environ.get("SMTP_PORT") or str(DEFAULT_SMTP_PORT)
+    if not port_text.strip().isdigit():
+        raise ValueError(f"SMTP_PORT is not a number: {port_text!r}")
+    starttls_text = (environ.get("SMTP_STARTTLS") or "true").strip().lower()
+    if starttls_text not in BOOLEAN_VALUES:
+        raise ValueError(f"SMTP_STARTTLS must be true or false, not {starttls_text!r}")
+    return SmtpNotifier(
+        host=environ["SMTP_HOST"].strip(),
+        port=int(port_text),
+        sender=environ["SMTP_FROM"].strip(),
+        recipients=recipients,
+        username=environ.get("SMTP_USERNAME") or None,
+        password=environ.get("SMTP_PASSWORD") or None,
+        starttls=BOOLEAN_VALUES[starttls_text],
+    )

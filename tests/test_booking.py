@@ -1,0 +1,168 @@
+"""The booking form's actions, run as the action server runs them, against a real SQLite database."""
+import pytest
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import storage
+from actions.booking import (
+    ActionBookingSummary,
+    ActionCancelBooking,
+    ActionChangeBooking,
+    ActionSubmitBooking,
+    ValidateBookingForm,
+)
+from actions.notifier import LogNotifier
+from actions.storage import RequestStore
+
+FILLED = {
+    "full_name": "Maria Lopez",
+    "contact": "+15095550147",
+    "phone": "+15095550147",
+    "email": None,
+    "preferred_times": "weekday mornings",
+    "preferred_times_parsed": [{"days": ["mon", "tue", "wed", "thu", "fri"], "part_of_day": "morning"}],
+    "help_with": "anxiety",
+    "consent_to_contact": True,
+    "booking_id": "b1",
+}
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    request_store = RequestStore(f"sqlite:///{tmp_path / 'clinic.db'}", tmp_path / "spool.jsonl", LogNotifier())
+    monkeypatch.setattr(storage, "_store", request_store)
+    yield request_store
+    request_store.close()
+
+
+async def validate(make_tracker, domain, slot, value, slots=None):
+    """Runs the form validation for one answer to `slot`, as Rasa calls it after slot extraction."""
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        text=str(value),
+        slots={**(slots or {}), "requested_slot": slot},
+        active_loop="booking_form",
+        extracted={slot: value},
+    )
+    events = await ValidateBookingForm().run(dispatcher, tracker, domain.as_dict())
+    return events, [m.get("text") or m.get("response") for m in dispatcher.messages]
+
+
+async def test_a_valid_phone_is_stored_normalised(make_tracker, domain):
+    events, messages = await validate(make_tracker, domain, "contact", "509.555.0147")
+    assert SlotSet("phone", "+15095550147") in events
+    assert SlotSet("contact", "+15095550147") in events
+    assert messages == []
+
+
+async def test_a_bad_answer_is_asked_again_with_the_reason(make_tracker, domain):
+    events, messages = await validate(make_tracker, domain, "contact", "kim@")
+    assert SlotSet("contact", None) in events
+    assert "email address doesn't look complete" in messages[0]
+
+
+async def test_three_failed_tries_offer_a_person_instead_of_looping(make_tracker, domain):
+    failures = {"booking_failed_attempts": {"contact": 2}}
+    events, messages = await validate(make_tracker, domain, "contact", "no idea", slots=failures)
+    assert SlotSet("booking_stuck", True) in events
+    # the form ends (nothing more is requested) and the summary action offers a person
+    assert SlotSet("requested_slot", None) in events
+    dispatcher = CollectingDispatcher()
+    await ActionBookingSummary().run(dispatcher, make_tracker(slots={"booking_stuck": True}), domain.as_dict())
+    assert dispatcher.messages[0]["response"] == "utter_booking_offer_person"
+
+
+async def test_a_good_answer_resets_the_failure_count(make_tracker, domain):
+    events, _ = await validate(
+        make_tracker, domain, "full_name", "Maria Lopez", slots={"booking_failed_attempts": {"full_name": 2}}
+    )
+    assert SlotSet("booking_failed_attempts", {}) in events
+
+
+async def test_an_impossible_date_is_asked_again(make_tracker, domain):
+    events, messages = await validate(make_tracker, domain, "preferred_times", "February 30th")
+    assert SlotSet("preferred_times", None) in events
+    assert "30" in messages[0]
+
+
+async def test_preferred_times_are_kept_verbatim_and_parsed(make_tracker, domain):
+    events, _ = await validate(make_tracker, domain, "preferred_times", "weekday mornings")
+    assert SlotSet("preferred_times", "weekday mornings") in events
+    parsed = next(e["value"] for e in events if e["name"] == "preferred_times_parsed")
+    assert parsed[0]["part_of_day"] == "morning"
+
+
+async def test_saying_no_to_contact_explains_why_it_is_needed(make_tracker, domain):
+    events, messages = await validate(make_tracker, domain, "consent_to_contact", False)
+    assert SlotSet("consent_to_contact", None) in events
+    assert messages == ["utter_consent_needed"]
+
+
+async def test_summary_lists_the_answers_with_confirm_change_cancel(make_tracker, domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionBookingSummary().run(dispatcher, make_tracker(slots=FILLED), domain.as_dict())
+    message = dispatcher.messages[0]
+    assert "Maria Lopez" in message["text"] and "+15095550147" in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/change_booking", "/stop"]
+    assert events == []  # booking_id already set: the same request keeps its id
+
+
+async def test_confirming_stores_one_row_and_shows_the_reference(store, make_tracker, domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionSubmitBooking().run(dispatcher, make_tracker(slots=FILLED), domain.as_dict())
+    rows = store.list_requests()
+    assert len(rows) == 1 and rows[0].full_name == "Maria Lopez" and rows[0].status == "new"
+    assert dispatcher.messages[0]["response"] == "utter_booking_saved"
+    assert dispatcher.messages[0]["booking_reference"] == rows[0].reference_code
+    assert SlotSet("full_name", None) in events  # personal details are not kept in the conversation state
+
+
+async def test_the_same_confirmation_twice_is_stored_once(store, make_tracker, domain):
+    first, second = CollectingDispatcher(), CollectingDispatcher()
+    await ActionSubmitBooking().run(first, make_tracker(slots=FILLED), domain.as_dict())
+    await ActionSubmitBooking().run(second, make_tracker(slots=FILLED), domain.as_dict())
+    assert len(store.list_requests()) == 1
+    assert first.messages[0]["booking_reference"] == second.messages[0]["booking_reference"]
+
+
+async def test_database_down_the_visitor_is_told_honestly_and_nothing_is_lost(tmp_path, monkeypatch, make_tracker, domain):
+    down = RequestStore(f"sqlite:///{tmp_path / 'missing-dir' / 'clinic.db'}", tmp_path / "spool.jsonl", LogNotifier())
+    monkeypatch.setattr(storage, "_store", down)
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitBooking().run(dispatcher, make_tracker(slots=FILLED), domain.as_dict())
+    assert dispatcher.messages[0]["response"] == "utter_booking_saved_later"
+    assert down.spooled_count() == 1
+    (tmp_path / "missing-dir").mkdir()
+    assert down.replay_spool() == 1
+    assert down.get(dispatcher.messages[0]["booking_reference"]).full_name == "Maria Lopez"
+    down.close()
+
+
+async def test_an_incomplete_request_is_never_submitted(store, make_tracker, domain):
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitBooking().run(dispatcher, make_tracker(slots={**FILLED, "consent_to_contact": None}), domain.as_dict())
+    assert store.list_requests() == []
+    assert dispatcher.messages[0]["response"] == "utter_no_booking_in_progress"
+
+
+async def test_change_clears_only_that_answer_and_reopens_the_form(make_tracker, domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionChangeBooking().run(
+        dispatcher, make_tracker(slots={**FILLED, "booking_field": "contact"}), domain.as_dict()
+    )
+    assert SlotSet("contact", None) in events and SlotSet("phone", None) in events
+    assert SlotSet("full_name", None) not in events
+    assert FollowupAction("booking_form") in events
+
+
+async def test_change_without_a_field_asks_which(make_tracker, domain):
+    dispatcher = CollectingDispatcher()
+    assert await ActionChangeBooking().run(dispatcher, make_tracker(slots=FILLED), domain.as_dict()) == []
+    assert dispatcher.messages[0]["response"] == "utter_ask_booking_field"
+
+
+async def test_cancel_stops_the_form_and_forgets_the_answers(make_tracker, domain):
+    dispatcher = CollectingDispatcher()
+    events = await ActionCancelBooking().run(dispatcher, make_tracker(slots=FILLED, active_loop="booking_form"), domain.as_dict())
+    assert ActiveLoop(None) in events and SlotSet("full_name", None) in events
+    assert dispatcher.messages[0]["response"] == "utter_booking_cancelled"

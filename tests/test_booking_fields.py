@@ -1,0 +1,97 @@
+"""Each booking answer: accepted when real, re-asked with a clear reason when not, never a crash."""
+import pytest
+
+from actions.booking_fields import check_consent, check_contact, check_help_with, check_name
+
+HOSTILE = [
+    "",
+    "   ",
+    None,
+    "x" * 5000,
+    "<script>alert('hi')</script>",
+    "Robert'); DROP TABLE consultation_requests;--",
+    "😀😀😀",
+    "\x00\x07\x1b[31m",
+    "javascript:alert(1)",
+]
+
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("Maria Lopez", "Maria Lopez"),
+        ("my name is José Núñez", "José Núñez"),
+        ("it's Anne-Marie O'Neil", "Anne-Marie O'Neil"),
+        ("  priya   natarajan ", "priya natarajan"),
+        ("李小龍", "李小龍"),
+    ],
+)
+def test_real_names_are_accepted(typed, expected):
+    assert check_name(typed).value == expected
+
+
+@pytest.mark.parametrize("typed", HOSTILE + ["yes", "kim@example.com", "509-555-0147"])
+def test_non_names_get_a_reason(typed):
+    checked = check_name(typed)
+    assert checked.value is None and checked.problem
+
+
+@pytest.mark.parametrize(
+    "typed, phone, email",
+    [
+        ("509-555-0147", "+15095550147", None),
+        ("5095550147", "+15095550147", None),
+        ("(509) 555-0147", "+15095550147", None),
+        ("+1 509 555 0147", "+15095550147", None),
+        ("Kim@Example.com", None, "kim@example.com"),
+        ("both: 509.555.0166 and kim@example.org", "+15095550166", "kim@example.org"),
+    ],
+)
+def test_phone_numbers_normalised_to_e164_and_emails_checked(typed, phone, email):
+    contact = check_contact(typed)
+    assert (contact.phone, contact.email, contact.problem) == (phone, email, None)
+
+
+@pytest.mark.parametrize(
+    "typed, reason_word",
+    [
+        ("kim@", "email"),
+        ("kim@example", "email"),
+        ("509-555", "phone"),
+        ("555-0147-99999-1", "phone"),
+        ("call me maybe", "phone number or an email"),
+    ],
+)
+def test_bad_contact_details_say_what_was_wrong(typed, reason_word):
+    contact = check_contact(typed)
+    assert contact.phone is None and contact.email is None
+    assert reason_word in contact.problem
+
+
+@pytest.mark.parametrize("typed", HOSTILE)
+def test_hostile_contact_input_is_refused_cleanly(typed):
+    assert check_contact(typed).problem
+
+
+@pytest.mark.parametrize(
+    "typed, choice",
+    [
+        ("anxiety", "anxiety"),
+        ("mostly depression", "depression"),
+        ("PTSD", "ptsd"),
+        ("something else", "other"),
+        ("i'd rather say at the consultation", "prefer_to_say_at_consultation"),
+    ],
+)
+def test_help_with_maps_to_a_category_not_free_text(typed, choice):
+    assert check_help_with(typed).value == choice
+
+
+@pytest.mark.parametrize("typed", HOSTILE)
+def test_help_with_rejects_anything_else(typed):
+    assert check_help_with(typed).problem
+
+
+@pytest.mark.parametrize("typed, answer", [("yes", True), ("Sure!", True), ("no", False), ("nope", False), ("maybe", None)])
+def test_consent_needs_a_clear_yes_or_no(typed, answer):
+    assert check_consent(typed) is answer
