@@ -9,7 +9,7 @@ RASA := $(WITH_ENV) $(VENV)/bin/rasa
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: install train validate run shell actions test test-stories test-python lock clean
+.PHONY: install train validate run shell actions test test-stories test-python tune lock clean
 
 install:
 	@bash scripts/setup.sh
@@ -33,10 +33,14 @@ actions: install
 test: train validate test-stories test-python
 
 test-stories: train
-	$(RASA) test core --stories tests/stories --fail-on-prediction-errors --out results/stories
+	$(RASA) test core --e2e --stories tests/stories --fail-on-prediction-errors --out results/stories
 
 test-python: train
 	$(WITH_ENV) $(PY) -m pytest tests
+
+# Re-tunes the confidence thresholds by cross-validation (writes docs/thresholds.md).
+tune: install
+	$(WITH_ENV) $(PY) scripts/tune_thresholds.py
 
 lock: install
 	$(PY) -m pip install -r requirements.txt

@@ -52,7 +52,7 @@ def plain_text(text: Optional[str]) -> str:
 
 def check_name(text: Optional[str]) -> Checked:
     name = NAME_PREFIX.sub("", plain_text(text)).strip(" .,!")
-    if not name:
+    if len(name) < 2:
         return Checked(problem="I didn't catch a name there.")
     if len(name) > MAX_NAME_LENGTH:
         return Checked(problem=f"That's longer than a name usually is (up to {MAX_NAME_LENGTH} characters, please).")

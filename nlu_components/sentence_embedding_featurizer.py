@@ -1,0 +1,82 @@
+"""Dense features from all-MiniLM-L6-v2 for DIET and the ResponseSelector.
+
+Counts of words and character n-grams cannot tell that "will my insurer pay" and "is it covered"
+ask the same thing; a sentence-embedding model can. This featurizer adds, for the message text,
+one embedding per token (the mean of its word pieces) and the model's sentence embedding.
+"""
+from typing import Any, Dict, List, Optional, Text, Type
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.nlu.tokenizers.tokenizer import Tokenizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.minilm_encoder import MiniLMEncoder
+
+BATCH_SIZE = 32
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
+    _encoder: Optional[MiniLMEncoder] = None  # the weights are loaded once per process
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [Tokenizer]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**DenseFeaturizer.get_default_config(), "model_dir": None}
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(name, config)
+        if SentenceEmbeddingFeaturizer._encoder is None:
+            SentenceEmbeddingFeaturizer._encoder = MiniLMEncoder(config.get("model_dir"))
+        self.encoder = SentenceEmbeddingFeaturizer._encoder
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentenceEmbeddingFeaturizer":
+        return cls(config, execution_context.node_name)
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        pass
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
+        # Similar lengths in one batch keep the padding small.
+        with_text.sort(key=lambda m: len(m.get(TEXT)))
+        for start in range(0, len(with_text), BATCH_SIZE):
+            batch = with_text[start : start + BATCH_SIZE]
+            piece_vectors, piece_spans = self.encoder.encode([m.get(TEXT) for m in batch])
+            for message, vectors, spans in zip(batch, piece_vectors, piece_spans):
+                sequence = self.token_vectors(message, vectors, spans)
+                sentence = self.encoder.sentence_embedding(vectors)[np.newaxis, :]
+                self.add_features_to_message(sequence, sentence, TEXT, message)
+        return messages
+
+    @staticmethod
+    def token_vectors(message: Message, vectors: np.ndarray, spans: List[Optional[tuple]]) -> np.ndarray:
+        """One vector per Rasa token: the mean of the word pieces inside it (zeros if none)."""
+        rows = []
+        for token in message.get(TOKENS_NAMES[TEXT]):
+            inside = [i for i, span in enumerate(spans) if span and span[0] < token.end and span[1] > token.start]
+            rows.append(vectors[inside].mean(0) if inside else np.zeros(vectors.shape[1], dtype=np.float32))
+        return np.asarray(rows, dtype=np.float32)
