@@ -136,7 +136,7 @@ class ActionBookingSummary(Action):
     ) -> List[EventType]:
         if tracker.get_slot("booking_stuck"):
             dispatcher.utter_message(response="utter_booking_offer_person")
-            return [SlotSet("booking_stuck", None)]
+            return [SlotSet("booking_stuck", None), SlotSet("handoff_reason", "booking_stuck")]
         dispatcher.utter_message(
             text=summary_text(tracker),
             buttons=[

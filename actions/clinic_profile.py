@@ -6,10 +6,12 @@ this at your free consultation" (see the conditional variations in data/response
 """
 import logging
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 import yaml
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from actions import settings
 
@@ -20,7 +22,6 @@ MAX_VALUE_LENGTH = 500
 
 # slot name -> profile key, for the details an answer quotes directly
 SLOT_FOR_KEY = {
-    "clinic_phone": "phone",
     "clinic_office_hours": "office_hours",
     "clinic_price_info": "price_info",
     "clinic_insurance_info": "insurance_info",
@@ -58,11 +59,34 @@ def load_profile(path: Optional[Path] = None) -> Dict[str, Any]:
 def profile_slot_values(profile: Dict[str, Any]) -> Dict[str, Optional[str]]:
     """The clinic_* slot values for a profile: every slot present, None where unset."""
     values = {slot: clean_value(profile.get(key)) for slot, key in SLOT_FOR_KEY.items()}
-    address = clean_value(profile.get("street_address"))
+    phone = clean_value(profile.get("phone"))
     contact_parts = [
-        address,
-        values["clinic_phone"] and f"Phone: {values['clinic_phone']}",
+        clean_value(profile.get("street_address")),
+        phone and f"Phone: {phone}",
         values["clinic_office_hours"] and f"Hours: {values['clinic_office_hours']}",
     ]
     values["clinic_contact_details"] = "; ".join(part for part in contact_parts if part) or None
     return values
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def clinic_is_open(profile: Dict[str, Any], now: datetime) -> bool:
+    """Whether staff are available now, per `office_hours_schedule`; closed when it is unset or invalid."""
+    schedule = profile.get("office_hours_schedule") or {}
+    if not isinstance(schedule, dict):
+        return False
+    try:
+        local = now.astimezone(ZoneInfo(str(schedule.get("timezone") or "America/Los_Angeles")))
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.error("Clinic profile: unknown office hours timezone %r", schedule.get("timezone"))
+        return False
+    window = (schedule.get("days") or {}).get(WEEKDAYS[local.weekday()]) if isinstance(schedule.get("days"), dict) else None
+    match = HOURS.match(str(window or ""))
+    if not match:
+        return False
+    open_h, open_m, close_h, close_m = (int(part) for part in match.groups())
+    minutes = local.hour * 60 + local.minute
+    return open_h * 60 + open_m <= minutes < close_h * 60 + close_m

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Text
 
 import yaml
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 FAQ_TOPICS: Dict[str, Dict[str, str]] = yaml.safe_load(
@@ -25,6 +25,20 @@ INTENT_SUGGESTIONS = {
     "book_consultation": {"title": "Book a free consultation", "payload": "/book_consultation"},
 }
 TALK_TO_PERSON = {"title": "Talk to a person", "payload": "/request_human"}
+# After this many clarifications in a row, a person is offered instead of another guess-list.
+MAX_CLARIFICATIONS_IN_A_ROW = 3
+
+
+def clarifications_in_a_row(tracker: Tracker) -> int:
+    """How many of the visitor's latest messages in a row fell to clarification (this one included)."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        if (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback":
+            break
+        count += 1
+    return count
 
 
 def suggestion_buttons(parse_data: Dict[str, Any]) -> List[Dict[str, str]]:
@@ -55,6 +69,9 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
+        if clarifications_in_a_row(tracker) >= MAX_CLARIFICATIONS_IN_A_ROW:
+            dispatcher.utter_message(response="utter_clarification_failed")
+            return [SlotSet("handoff_reason", "clarification_failed"), FollowupAction("action_offer_handoff")]
         suggestions = suggestion_buttons(tracker.latest_message)
         if suggestions:
             dispatcher.utter_message(response="utter_clarify", buttons=suggestions + [TALK_TO_PERSON])

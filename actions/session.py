@@ -2,16 +2,18 @@
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clinic_profile import load_profile, profile_slot_values
+from actions.handoff import ensure_watchdog
 
 
 class ActionSessionStart(Action):
     """Starts a session like Rasa's default, then fills the clinic_* slots from the clinic profile.
 
     The profile is read at every session start, so edits reach new conversations without a restart.
+    Also starts this process's handoff watchdog (see actions/handoff.py) if it is not running yet.
     """
 
     def name(self) -> Text:
@@ -31,7 +33,11 @@ class ActionSessionStart(Action):
         events += [SlotSet(name, value) for name, value in carried.items()]
         events += [SlotSet(name, value) for name, value in profile_slot_values(load_profile()).items()]
         events.append(SlotSet("disclaimer_shown", False))
+        # A new session resets the tracker, which would un-pause it: a person is still in the chat.
+        if carried.get("handoff_active"):
+            events.append(ConversationPaused())
         events.append(ActionExecuted("action_listen"))
+        ensure_watchdog()
         return events
 
 

@@ -188,7 +188,7 @@ class RequestStore:
         self._lock_path = self.spool_path.with_name(self.spool_path.name + ".lock")
         self._notifier = notifier
         self._retry_seconds = retry_seconds
-        self._engine = _create_engine(database_url)
+        self._engine = create_engine_for(database_url)
         self._sessions = sessionmaker(self._engine, future=True, expire_on_commit=False)
         self._schema_ready = False
         self._schema_lock = threading.Lock()
@@ -454,7 +454,7 @@ class RequestStore:
                     return
 
 
-def _create_engine(database_url: str) -> Engine:
+def create_engine_for(database_url: str) -> Engine:
     """Connects lazily: creating the engine succeeds even when the database is unreachable."""
     connect_args = {}
     if make_url(database_url).get_backend_name() == "sqlite":

@@ -54,3 +54,13 @@ def make_tracker(domain: Domain):
         return Tracker.from_dict(core_tracker.current_state(EventVerbosity.AFTER_RESTART))
 
     return build
+
+
+@pytest.fixture(scope="session")
+def live_assistant(tmp_path_factory):
+    """A running assistant (see tests/live_stack.py), shared by the end-to-end tests."""
+    from tests.live_stack import start
+
+    assistant = start(tmp_path_factory.mktemp("live"))
+    yield assistant
+    assistant.stop()

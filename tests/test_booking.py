@@ -70,6 +70,7 @@ async def test_three_failed_tries_offer_a_person_instead_of_looping(make_tracker
     dispatcher = CollectingDispatcher()
     await ActionBookingSummary().run(dispatcher, make_tracker(slots={"booking_stuck": True}), domain.as_dict())
     assert dispatcher.messages[0]["response"] == "utter_booking_offer_person"
+    # the offer's "Talk to a person" button leads to the handoff, which records why
 
 
 async def test_a_good_answer_resets_the_failure_count(make_tracker, domain):

@@ -26,7 +26,7 @@ def test_real_values_are_kept_with_whitespace_tidied():
 def test_shipped_profile_has_no_clinic_details_yet():
     """The shipped file carries placeholders only: no invented phone, address or price reaches a visitor."""
     values = profile_slot_values(load_profile(PROJECT_DIR / "clinic_profile.yml"))
-    assert set(values) >= {"clinic_price_info", "clinic_contact_details", "clinic_phone"}
+    assert set(values) >= {"clinic_price_info", "clinic_contact_details", "clinic_office_hours"}
     assert all(value is None for value in values.values())
 
 
@@ -58,7 +58,7 @@ async def test_session_start_fills_clinic_slots_and_keeps_carried_slots(
 
     assert events[0] == SessionStarted()
     assert SlotSet("clinic_price_info", "Infusions are $400 each.") in events
-    assert SlotSet("clinic_phone", None) in events
+    assert SlotSet("clinic_contact_details", None) in events
     assert SlotSet("crisis_flagged", True) in events
     # a new session shows the disclaimer again
     assert events.index(SlotSet("disclaimer_shown", False)) > events.index(SlotSet("disclaimer_shown", True))

@@ -1,0 +1,131 @@
+"""Human handoff: ask consent, open a ticket, pause the bot while staff answer, and never leave the
+visitor waiting in silence.
+
+Staff take over and reply from the console (Rasa HTTP API); handing back resumes the bot with the
+external intent EXTERNAL_handoff_ended. A watchdog closes tickets nobody picked up within
+HANDOFF_TIMEOUT_MINUTES and resumes the bot with EXTERNAL_handoff_timeout, which offers a call
+back. (Rasa's own reminders do not fire while a conversation is paused, hence the watchdog.)
+"""
+import asyncio
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import settings
+from actions.clinic_profile import clinic_is_open, load_profile
+from actions.handoff_store import get_handoff_store
+from actions.rasa_api import RasaApiError, rasa_api_from_settings
+
+logger = logging.getLogger(__name__)
+
+TIMEOUT_INTENT = "EXTERNAL_handoff_timeout"
+ENDED_INTENT = "EXTERNAL_handoff_ended"
+
+
+def staff_available_now() -> bool:
+    return clinic_is_open(load_profile(), datetime.now(timezone.utc))
+
+
+def handoff_reason(tracker: Tracker) -> str:
+    return tracker.get_slot("handoff_reason") or ("crisis" if tracker.get_slot("crisis_flagged") else "request_human")
+
+
+class ActionOfferHandoff(Action):
+    """Asks for consent to bring in a person, or offers a call back when the clinic is closed."""
+
+    def name(self) -> Text:
+        return "action_offer_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if await asyncio.to_thread(staff_available_now):
+            dispatcher.utter_message(response="utter_handoff_offer")
+        else:
+            dispatcher.utter_message(response="utter_handoff_closed")
+        return [SlotSet("handoff_reason", handoff_reason(tracker))]
+
+
+class ActionStartHandoff(Action):
+    """Opens a ticket, tells the visitor a person will join, and pauses the bot."""
+
+    def name(self) -> Text:
+        return "action_start_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if not await asyncio.to_thread(staff_available_now):
+            dispatcher.utter_message(response="utter_handoff_closed")
+            return []
+        channel = tracker.get_latest_input_channel() or "unknown"
+        ticket = await asyncio.to_thread(
+            get_handoff_store().open_ticket, tracker.sender_id, channel, handoff_reason(tracker)
+        )
+        ensure_watchdog()
+        dispatcher.utter_message(response="utter_handoff_started", wait_minutes=settings.get("HANDOFF_TIMEOUT_MINUTES"))
+        return [SlotSet("handoff_active", True), SlotSet("handoff_ticket_id", ticket.id), ConversationPaused()]
+
+
+class ActionHandoffFinished(Action):
+    """The bot is back: after staff handed back, or when nobody could pick up in time."""
+
+    RESPONSES = {ENDED_INTENT: "utter_handoff_ended", TIMEOUT_INTENT: "utter_handoff_timed_out"}
+
+    def name(self) -> Text:
+        return "action_handoff_finished"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        intent = tracker.latest_message.get("intent", {}).get("name")
+        dispatcher.utter_message(response=self.RESPONSES.get(intent, "utter_handoff_ended"))
+        return [SlotSet("handoff_active", False), SlotSet("handoff_ticket_id", None), SlotSet("handoff_reason", None)]
+
+
+class HandoffWatchdog(threading.Thread):
+    """Every HANDOFF_CHECK_SECONDS: tickets still waiting after the timeout are closed and the
+    visitor is told (through the Rasa API). A failed notice re-opens the ticket for the next round."""
+
+    def __init__(self) -> None:
+        super().__init__(name="handoff-watchdog", daemon=True)
+        self.interval = float(settings.get("HANDOFF_CHECK_SECONDS"))
+        self.timeout = timedelta(minutes=float(settings.get("HANDOFF_TIMEOUT_MINUTES")))
+
+    def run(self) -> None:
+        while True:
+            try:
+                self.check_once()
+            except Exception:  # the watchdog must outlive any single failure
+                logger.exception("Handoff watchdog round failed")
+            threading.Event().wait(self.interval)
+
+    def check_once(self) -> int:
+        store, api = get_handoff_store(), rasa_api_from_settings()
+        notified = 0
+        for ticket in store.claim_unanswered(self.timeout):
+            try:
+                api.resume_with_intent(ticket.conversation_id, TIMEOUT_INTENT)
+                notified += 1
+            except RasaApiError as error:
+                logger.error("Could not tell conversation %s that nobody is free (%s); will retry", ticket.id, error)
+                store.reopen(ticket.id)
+        return notified
+
+
+_watchdog: HandoffWatchdog = None
+_watchdog_lock = threading.Lock()
+
+
+def ensure_watchdog() -> None:
+    """Starts the watchdog once per action server process (called when conversations start)."""
+    global _watchdog
+    with _watchdog_lock:
+        if _watchdog is None:
+            _watchdog = HandoffWatchdog()
+            _watchdog.start()

@@ -1,0 +1,107 @@
+"""A real assistant for end-to-end tests: action server + Rasa server on loopback, free ports.
+
+Started once per test session (model loading takes ~30 s) with its own data folder, the
+project's endpoints.yml and credentials.yml, the HTTP API behind a random token, and the
+trained model in models/.
+"""
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+VENV_BIN = PROJECT_DIR / ".venv" / "bin"
+STARTUP_SECONDS = 180
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class LiveAssistant:
+    url: str          # the Rasa server, e.g. http://127.0.0.1:PORT
+    actions_url: str  # the action server
+    token: str        # the Rasa HTTP API token
+    data_dir: Path
+    env: Dict[str, str]
+    processes: List[subprocess.Popen]
+
+    def api(self, path: str) -> str:
+        """A Rasa HTTP API URL with the token."""
+        separator = "&" if "?" in path else "?"
+        return f"{self.url}{path}{separator}token={self.token}"
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(1)
+    raise RuntimeError(f"{url} did not start in {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
+
+
+def start(data_dir: Path, extra_env: Dict[str, str] = None) -> LiveAssistant:
+    rasa_port, actions_port = free_port(), free_port()
+    token = secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "TRACKER_DB_PATH": str(data_dir / "tracker.db"),
+        "DATABASE_URL": f"sqlite:///{data_dir / 'clinic.db'}",
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        **(extra_env or {}),
+    }
+    with_env = [sys.executable, str(PROJECT_DIR / "scripts" / "with_env.py")]
+    processes = []
+    actions_log, rasa_log = data_dir / "actions.log", data_dir / "rasa.log"
+    processes.append(
+        subprocess.Popen(
+            with_env + [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(actions_port)],
+            cwd=PROJECT_DIR, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT,
+        )
+    )
+    processes.append(
+        subprocess.Popen(
+            with_env + [
+                str(VENV_BIN / "rasa"), "run", "--interface", "127.0.0.1", "--port", str(rasa_port),
+                "--enable-api", "--auth-token", token,
+                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            ],
+            cwd=PROJECT_DIR, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT,
+        )
+    )
+    assistant = LiveAssistant(
+        f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", token, data_dir, env, processes
+    )
+    try:
+        wait_until_up(f"{assistant.actions_url}/health", processes[0], actions_log)
+        wait_until_up(assistant.api("/status"), processes[1], rasa_log)
+    except Exception:
+        assistant.stop()
+        raise
+    return assistant
