@@ -4,6 +4,7 @@ Every variable is documented in `.env.example`. Defaults suit a single machine: 
 under `var/` in the project folder, SQLite databases, the action server on loopback.
 """
 import os
+import secrets
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -21,15 +22,61 @@ DEFAULTS = {
     "CLINIC_PROFILE_PATH": str(PROJECT_DIR / "clinic_profile.yml"),
     "BOOKING_SPOOL_PATH": str(DATA_DIR / "booking_spool.jsonl"),
     "BOOKING_SPOOL_RETRY_SECONDS": "30",
+    # Human handoff: where the action server and the console reach the Rasa HTTP API, and how long
+    # a visitor waits for a person before being offered a call back.
+    "RASA_URL": "http://127.0.0.1:5005",
+    "HANDOFF_TIMEOUT_MINUTES": "5",
+    "HANDOFF_CHECK_SECONDS": "15",
+    # Staff console (console/, see .env.example). TRACKER_STORE_URL: the tracker store as an
+    # SQLAlchemy URL when it is not the SQLite file TRACKER_DB_PATH (e.g. PostgreSQL).
+    "TRACKER_STORE_URL": "",
+    "CONSOLE_PORT": "8090",
+    "CONSOLE_SECRET_KEY": "",
+    "CONSOLE_SECURE_COOKIES": "false",
+    "CONSOLE_LOCKOUT_ATTEMPTS": "5",
+    "CONSOLE_LOCKOUT_MINUTES": "15",
+    "CONVERSATION_RETENTION_DAYS": "90",
+    # Channels (credentials.yml): an empty secret leaves its channel refusing every request.
+    "ALLOWED_ORIGINS": "http://127.0.0.1:8080,http://localhost:8080",
+    **dict.fromkeys(
+        [
+            "FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN",
+            "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_CHANNEL",
+            "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER", "TWILIO_WEBHOOK_URL",
+            "TELEGRAM_ACCESS_TOKEN", "TELEGRAM_BOT_NAME", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_SECRET_TOKEN",
+        ],
+        "",
+    ),
 }
 
 
 def apply_defaults() -> None:
     """Fill in every unset variable so that endpoints.yml and the actions see one consistent set."""
+    # Rasa's telemetry and error reports would send usage data to Rasa's servers: never, here.
+    os.environ["RASA_TELEMETRY_ENABLED"] = "false"
     for name, value in DEFAULTS.items():
         if not os.environ.get(name):
             os.environ[name] = value
     Path(os.environ["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def rasa_auth_token() -> str:
+    """The Rasa HTTP API token: RASA_AUTH_TOKEN, or one generated once and kept in the data folder.
+
+    The generated file lets the Rasa server, the action server and the staff console on one machine
+    agree on a token without anyone choosing one; in production set RASA_AUTH_TOKEN.
+    """
+    if os.environ.get("RASA_AUTH_TOKEN"):
+        return os.environ["RASA_AUTH_TOKEN"]
+    token_file = Path(get("DATA_DIR")) / "rasa_auth_token"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    except FileExistsError:
+        pass
+    return token_file.read_text().strip()
 
 
 def get(name: str) -> str:

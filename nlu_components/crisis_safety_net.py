@@ -43,6 +43,7 @@ class CrisisMatcher:
         self.personal = {name: re.compile(rx) for name, rx in patterns["personal"].items()}
         self.general_question = re.compile(patterns["general_question"])
         self.person_markers = re.compile(patterns["person_markers"])
+        self.not_current = re.compile(patterns["not_current"])
 
     @classmethod
     def from_file(cls, path: Path = DEFAULT_PATTERNS_FILE) -> "CrisisMatcher":
@@ -57,12 +58,13 @@ class CrisisMatcher:
             if pattern.search(normalised):
                 return name
         for name, pattern in self.personal.items():
-            if pattern.search(normalised) and not self.is_general_question(normalised):
+            if pattern.search(normalised) and not self.is_general_or_past(normalised):
                 return name
         return None
 
-    def is_general_question(self, normalised: str) -> bool:
-        return bool(self.general_question.search(normalised)) and not self.person_markers.search(normalised)
+    def is_general_or_past(self, normalised: str) -> bool:
+        general = bool(self.general_question.search(normalised)) and not self.person_markers.search(normalised)
+        return general or bool(self.not_current.search(normalised))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Creates .venv with Python 3.10 and installs the pinned packages; does nothing when already done.
+# Installs everything the project needs; does nothing that is already done:
+#   - .venv with Python 3.10 and the pinned Python packages (requirements.lock);
+#   - Debian's chromium + chromium-driver for the browser tests (needs root or sudo);
+#   - the web chat widget's npm packages (web/package-lock.json), built into web/dist.
 # Everything comes from the package registries; nothing is downloaded at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +28,17 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want_stamp" ]; then
   "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements.lock -r requirements-nodeps.txt
   echo "$want_stamp" > "$STAMP"
 fi
+
+debian_packages=()
+command -v chromium >/dev/null 2>&1 || debian_packages+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || debian_packages+=(chromium-driver)
+if [ ${#debian_packages[@]} -gt 0 ]; then
+  echo "Installing Debian packages: ${debian_packages[*]}"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "Please install these Debian packages as root: apt-get install ${debian_packages[*]}" >&2; exit 1
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${debian_packages[@]}" >/dev/null
+fi
+
+bash scripts/build_web.sh

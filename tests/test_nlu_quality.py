@@ -10,7 +10,7 @@ import pytest
 
 from scripts import evaluate_nlu
 
-MIN_FAQ_ACCURACY = 0.90
+MIN_FAQ_TOP1_ACCURACY = 0.90
 REPORT = Path(__file__).resolve().parent.parent / "results" / "nlu_heldout.json"
 
 
@@ -36,7 +36,12 @@ def test_ordinary_questions_do_not_trigger_the_crisis_response(figures):
 
 def test_faq_questions_get_the_right_answer(figures):
     assert figures["faq_examples"] >= 5 * 37
-    assert figures["faq_accuracy"] >= MIN_FAQ_ACCURACY, figures["faq_confusions"]
+    assert figures["faq_top1_accuracy"] >= MIN_FAQ_TOP1_ACCURACY, figures["faq_confusions"]
+
+
+def test_a_wrong_answer_is_rarer_than_a_clarification(figures):
+    """Never guess: when unsure, the assistant asks rather than answering the wrong question."""
+    assert figures["faq_wrong_answer_rate"] < figures["faq_clarification_rate"]
 
 
 def test_unrelated_requests_never_get_an_faq_answer(figures):
@@ -47,7 +52,9 @@ def test_figures_are_computed_from_what_the_visitor_gets():
     heldout = [("what does it cost", "faq/cost"), ("tell me a joke", "out_of_scope"), ("i want to die", "crisis")]
     crisis = {"crisis": ["kms"], "not_crisis": ["hi"]}
     predicted = {"what does it cost": "nlu_fallback", "tell me a joke": "faq/cost", "i want to die": "crisis", "kms": "crisis", "hi": "greet"}
-    figures = evaluate_nlu.evaluate(predicted, heldout, crisis)
-    assert figures["faq_accuracy"] == 0.0 and figures["faq_clarification_rate"] == 1.0
+    top1 = {**predicted, "what does it cost": "faq/cost"}
+    figures = evaluate_nlu.evaluate(predicted, top1, heldout, crisis)
+    assert figures["faq_top1_accuracy"] == 1.0 and figures["faq_answered_right_rate"] == 0.0
+    assert figures["faq_clarification_rate"] == 1.0
     assert figures["out_of_scope_rejection"] == 0.0
     assert figures["crisis_recall"] == 1.0 and figures["crisis_false_alarm_rate"] == 0.0

@@ -1,0 +1,8 @@
+"""Messaging channels: thin subclasses of Rasa's connectors, listed in credentials.yml.
+
+- socketio: the website chat widget, restricted to the origins in ALLOWED_ORIGINS.
+- facebook, slack, twilio, telegram: webhooks that refuse (403) requests the platform did not
+  sign, and every request while the channel's secrets are empty (webhook_guard).
+- numbered_options: buttons as numbered text, for channels without buttons (SMS).
+- delivery: replies that fail fast and, when they fail, do not lose the conversation.
+"""
