@@ -9,7 +9,7 @@ RASA := $(WITH_ENV) $(VENV)/bin/rasa
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: install train validate run shell actions test test-stories test-python tune lock clean
+.PHONY: install train validate run shell actions console staff-user test test-stories test-python tune lock clean
 
 install:
 	@bash scripts/setup.sh
@@ -29,6 +29,13 @@ shell: train
 
 actions: install
 	$(RASA) run actions --port 5055
+
+# The staff console alone (make run starts it too), and creating a staff login for it.
+console: install
+	$(WITH_ENV) $(PY) -m console run
+
+staff-user: install
+	@read -p "New staff username: " username && $(WITH_ENV) $(PY) -m console create-user "$$username"
 
 test: train validate test-stories test-python
 

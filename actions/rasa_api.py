@@ -49,8 +49,13 @@ class RasaApi:
         self.append_events(conversation_id, [event])
 
     def resume_with_intent(self, conversation_id: str, intent: str) -> None:
-        """Un-pauses the bot and lets it react to an external intent (e.g. EXTERNAL_handoff_ended)."""
-        self.append_events(conversation_id, [{"event": "resume"}], deliver=False)
+        """Un-pauses the bot and lets it react to an external intent (e.g. EXTERNAL_handoff_ended).
+
+        The pause stopped the bot before it recorded `action_listen`; without it the next turn
+        would not match any rule, so it is added with the resume.
+        """
+        resume = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        self.append_events(conversation_id, resume, deliver=False)
         self._post(self._conversation(conversation_id) + "/trigger_intent", {"name": intent}, output_channel="latest")
 
 

@@ -115,7 +115,7 @@ class LinearTextClassifier(GraphComponent):
             ]
         ).fit([m.get(TEXT) for m in examples])
         # Probabilities come from calibrating the SVM on held-out folds of the training data.
-        classifier = CalibratedClassifierCV(LinearSVC(C=self.config["C"]), cv=CALIBRATION_FOLDS)
+        classifier = CalibratedClassifierCV(LinearSVC(C=self.config["C"], random_state=0), cv=CALIBRATION_FOLDS)
         classifier.fit(self.features(ngrams, examples), np.asarray(labels))
         self.model = {"ngrams": ngrams, "classifier": classifier, **self.extra_model_data(training_data, labels)}
         with self._model_storage.write_to(self._resource) as directory:

@@ -4,7 +4,9 @@ Accepted, each checked here rather than assumed:
   - "utterance ... is not used in any story or rule" for a response that a custom action sends
     (the name appears in the actions package) or that a form asks with (utter_ask_<required slot>);
   - "duplicated intents ... faq": Rasa re-adds each retrieval intent from the NLU data to the domain,
-    which lists it too (without it, Rasa warns that rules use an intent missing from the domain).
+    which lists it too (without it, Rasa warns that rules use an intent missing from the domain);
+  - "intent 'EXTERNAL_...' ... not found in the NLU training data": external intents are sent by the
+    system (the handoff watchdog, the staff console), never typed, so they have no examples.
 Any other warning fails the run.
 """
 import re
@@ -17,6 +19,7 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 UNUSED_UTTERANCE = re.compile(r"The utterance '(utter_[\w/]+)' is not used in any story or rule")
 DUPLICATED_INTENTS = re.compile(r"duplicated intents have been found across multiple domain files: (.*)")
+EXTERNAL_INTENT_WITHOUT_EXAMPLES = re.compile(r"The intent 'EXTERNAL_\w+' is listed in the domain file, but is not found in the NLU")
 WARNING = re.compile(r"UserWarning: (.*)")
 
 
@@ -54,6 +57,8 @@ def main() -> int:
     for warning in WARNING.findall(output):
         unused = UNUSED_UTTERANCE.search(warning)
         if unused and unused.group(1) in used_outside_stories:
+            continue
+        if EXTERNAL_INTENT_WITHOUT_EXAMPLES.search(warning):
             continue
         duplicated = DUPLICATED_INTENTS.search(warning)
         if duplicated and {i.strip() for i in duplicated.group(1).split(",")} <= synced_intents:

@@ -1,0 +1,62 @@
+"""The console's configuration, from the environment (actions/settings.py, .env.example)."""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Dict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from actions import settings
+from actions.clinic_profile import load_profile
+
+
+def tracker_store_url() -> str:
+    """TRACKER_STORE_URL (e.g. PostgreSQL), else the SQLite file of endpoints.yml."""
+    return settings.get("TRACKER_STORE_URL") or f"sqlite:///{settings.get('TRACKER_DB_PATH')}"
+
+
+def profile_timezone() -> ZoneInfo:
+    """The clinic's time zone: office_hours_schedule.timezone in the clinic profile."""
+    schedule = load_profile().get("office_hours_schedule")
+    name = schedule.get("timezone") if isinstance(schedule, dict) else None
+    try:
+        return ZoneInfo(str(name or "America/Los_Angeles"))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def default_config() -> Dict[str, Any]:
+    return {
+        "DATA_DIR": settings.get("DATA_DIR"),
+        "DATABASE_URL": settings.get("DATABASE_URL"),
+        "TRACKER_STORE_URL": tracker_store_url(),
+        "TIMEZONE": profile_timezone(),
+        "SECRET_KEY": settings.get("CONSOLE_SECRET_KEY"),
+        "LOCKOUT_ATTEMPTS": int(settings.get("CONSOLE_LOCKOUT_ATTEMPTS")),
+        "LOCKOUT_MINUTES": float(settings.get("CONSOLE_LOCKOUT_MINUTES")),
+        "REVEAL_MINUTES": 30,  # how long a reveal lasts for the staff member who asked
+        "SESSION_COOKIE_NAME": "console_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.get("CONSOLE_SECURE_COOKIES").lower() == "true",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        # The CSRF token lives as long as the sign-in (a queue page stays open all day).
+        "WTF_CSRF_TIME_LIMIT": None,
+        # Flask-WTF's HTTPS Referer check cannot work with Referrer-Policy: no-referrer; the token and
+        # SameSite cookies protect the forms.
+        "WTF_CSRF_SSL_STRICT": False,
+    }
+
+
+def generated_secret_key(data_dir: Path) -> str:
+    """A key generated once and kept in the data folder (0600), for when CONSOLE_SECRET_KEY is unset."""
+    key_file = Path(data_dir) / "console_secret_key"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    except FileExistsError:
+        pass
+    return key_file.read_text().strip()

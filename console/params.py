@@ -1,0 +1,100 @@
+"""Checking what staff send in query strings and forms: anything unexpected is a 400 with a clear reason."""
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Iterator, Mapping, Optional, Sequence, Tuple
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from werkzeug.exceptions import BadRequest
+
+MAX_RANGE_DAYS = 731
+MAX_TEXT_LENGTH = 200
+DEFAULT_RANGE_DAYS = 30
+
+
+def clinic_timezone() -> ZoneInfo:
+    """Days and times are shown and counted in the clinic's time zone (config TIMEZONE)."""
+    return current_app.config["TIMEZONE"]
+
+
+def today() -> date:
+    return datetime.now(clinic_timezone()).date()
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date
+    end: date  # inclusive
+
+    @classmethod
+    def last_days(cls, days: int = DEFAULT_RANGE_DAYS) -> "DateRange":
+        return cls(today() - timedelta(days=days - 1), today())
+
+    def days(self) -> Iterator[date]:
+        for offset in range((self.end - self.start).days + 1):
+            yield self.start + timedelta(days=offset)
+
+    def bounds(self) -> Tuple[datetime, datetime]:
+        """[start, end): midnight to midnight in the clinic's time zone."""
+        zone = clinic_timezone()
+        return datetime.combine(self.start, time(), zone), datetime.combine(self.end + timedelta(days=1), time(), zone)
+
+    def epoch_bounds(self) -> Tuple[float, float]:
+        start, end = self.bounds()
+        return start.timestamp(), end.timestamp()
+
+
+def parse_date(args: Mapping[str, str], name: str) -> Optional[date]:
+    value = args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name}: expected a date like 2026-01-31.") from None
+    if not 2000 <= parsed.year <= 2100:
+        raise BadRequest(f"{name}: the date is out of range.")
+    return parsed
+
+
+def date_range(args: Mapping[str, str], required: bool) -> Optional[DateRange]:
+    """`start` and `end` (YYYY-MM-DD, both included); the last 30 days when `required` and not given."""
+    start, end = parse_date(args, "start"), parse_date(args, "end")
+    if start is None and end is None and not required:
+        return None
+    default = DateRange.last_days()
+    start = start or (end - timedelta(days=DEFAULT_RANGE_DAYS - 1) if end else default.start)
+    end = end or max(default.end, start)
+    if start > end:
+        raise BadRequest("The start date is after the end date.")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise BadRequest(f"Choose a range of at most {MAX_RANGE_DAYS} days.")
+    return DateRange(start, end)
+
+
+def text(values: Mapping[str, str], name: str, max_length: int = MAX_TEXT_LENGTH, required: bool = False) -> str:
+    value = values.get(name, "")
+    if not isinstance(value, str):
+        raise BadRequest(f"{name}: expected text.")
+    value = value.strip()
+    if "\x00" in value:
+        raise BadRequest(f"{name}: contains a NUL character.")
+    if len(value) > max_length:
+        raise BadRequest(f"{name}: at most {max_length} characters.")
+    if required and not value:
+        raise BadRequest(f"{name}: required.")
+    return value
+
+
+def choice(values: Mapping[str, str], name: str, allowed: Sequence[str], required: bool = False) -> str:
+    value = values.get(name, "")
+    if (value or required) and value not in allowed:
+        raise BadRequest(f"{name}: expected one of {', '.join(allowed)}.")
+    return value
+
+
+def page_number(args: Mapping[str, str]) -> int:
+    value = args.get("page", "1")
+    if not value.isdigit() or not 1 <= int(value) <= 100000:
+        raise BadRequest("page: expected a page number.")
+    return int(value)

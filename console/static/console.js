@@ -1,0 +1,136 @@
+// Staff console: the live queue and the live handoff page. Everything a visitor wrote is inserted
+// with textContent, never as HTML. State-changing requests carry the CSRF token (X-CSRFToken).
+(function () {
+  "use strict";
+
+  var POLL_MS = 3000;
+  var csrfToken = document.querySelector('meta[name="csrf-token"]').content;
+  var liveError = document.getElementById("live-error");
+
+  function element(tag, attributes, text) {
+    var node = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function showError(message) {
+    if (!liveError) return;
+    liveError.textContent = message || "";
+    liveError.hidden = !message;
+  }
+
+  function getJson(url) {
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" }).then(function (response) {
+      if (response.status === 401) window.location.reload(); // signed out: back to the sign-in page
+      if (!response.ok) throw new Error("Updating failed (" + response.status + "); retrying.");
+      return response.json();
+    });
+  }
+
+  function poll(update) {
+    function run() {
+      update().then(function () { showError(""); }, function (error) { showError(error.message); })
+        .then(function () { window.setTimeout(run, POLL_MS); });
+    }
+    run();
+  }
+
+  // ---- live queue
+
+  function postButton(action, label) {
+    var form = element("form", { method: "post", action: action, "class": "inline" });
+    form.append(element("input", { type: "hidden", name: "csrf_token", value: csrfToken }),
+                element("button", { type: "submit" }, label));
+    return form;
+  }
+
+  function ticketRow(ticket) {
+    var row = element("tr", { "class": "status-" + ticket.status });
+    [ticket.since, ticket.status, ticket.reason, ticket.channel, ticket.assigned_staff].forEach(function (value) {
+      row.append(element("td", {}, value));
+    });
+    var action = element("td");
+    action.append(ticket.status === "waiting" ? postButton(ticket.take_over_url, "Take over")
+                                              : element("a", { href: ticket.url }, "Open"));
+    row.append(action);
+    return row;
+  }
+
+  var queueRows = document.getElementById("queue-rows");
+  if (queueRows) {
+    var shown = null;
+    poll(function () {
+      return getJson(queueRows.dataset.url).then(function (data) {
+        var current = JSON.stringify(data.tickets);
+        if (current === shown) return; // unchanged: keep the rows (and the keyboard focus)
+        shown = current;
+        if (data.tickets.length) {
+          queueRows.replaceChildren.apply(queueRows, data.tickets.map(ticketRow));
+        } else {
+          var empty = element("tr");
+          empty.append(element("td", { colspan: "6" }, "Nobody is waiting."));
+          queueRows.replaceChildren(empty);
+        }
+        var waiting = data.tickets.filter(function (ticket) { return ticket.status === "waiting"; }).length;
+        document.title = (waiting ? "(" + waiting + ") " : "") + "Live queue – Staff console";
+      });
+    });
+  }
+
+  // ---- live handoff
+
+  function messageItem(message) {
+    var who = { visitor: "Visitor", bot: "Assistant", staff: message.author + " (staff)" }[message.kind];
+    var item = element("li", { "class": "msg msg-" + message.kind });
+    item.append(element("span", { "class": "who" }, who), " ", element("time", {}, message.time),
+                element("p", { "class": "text" }, message.text));
+    return item;
+  }
+
+  var transcript = document.getElementById("transcript");
+  var replyForm = document.getElementById("reply-form");
+  if (transcript) {
+    var lastId = 0;
+    var status = document.getElementById("ticket-status");
+    poll(function () {
+      return getJson(transcript.dataset.url + "?after=" + lastId).then(function (data) {
+        data.messages.forEach(function (message) {
+          transcript.append(messageItem(message));
+          lastId = message.id;
+        });
+        if (data.messages.length) transcript.lastElementChild.scrollIntoView({ block: "nearest" });
+        status.textContent = data.status + (data.assigned_staff ? " (" + data.assigned_staff + ")" : "");
+        replyForm.hidden = !data.can_reply;
+      });
+    });
+  }
+
+  if (replyForm) {
+    var replyStatus = document.getElementById("reply-status");
+    replyForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = replyForm.elements.text.value.trim();
+      if (!text) return;
+      var button = replyForm.querySelector("button");
+      button.disabled = true;
+      replyStatus.textContent = "Sending…";
+      fetch(replyForm.action, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken },
+        body: JSON.stringify({ text: text })
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          if (!response.ok) throw new Error(data.error || "Sending failed (" + response.status + ").");
+          replyForm.elements.text.value = "";
+          replyStatus.textContent = "Sent.";
+        });
+      }).catch(function (error) {
+        replyStatus.textContent = error.message;
+      }).then(function () {
+        button.disabled = false;
+      });
+    });
+  }
+})();

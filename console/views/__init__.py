@@ -1,0 +1,1 @@
+"""One blueprint per concern: auth, overview, queue (handoff), conversations, requests, improve."""

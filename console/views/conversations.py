@@ -1,0 +1,135 @@
+"""Conversation review: search and filters, transcripts, crisis reviews, reveals and their audit log."""
+from typing import Optional, Tuple
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from actions.storage import utc_now
+from console import params
+from console.exports import csv_download
+from console.models import CrisisReview, RevealLog
+from console.params import DateRange
+from console.reveal import record_reveal, revealed
+from console.security import local_path
+from console.services import services
+from console.templating import local_time, masked
+from console.tracker import CHANNELS, OUTCOME_LABELS, ConversationSummary, Filters
+
+blueprint = Blueprint("conversations", __name__)
+PAGE_SIZE = 50
+AUDIT_ENTRIES = 500
+MAX_ID_LENGTH = 255
+
+
+def list_filters() -> Tuple[Filters, Optional[DateRange]]:
+    args = request.args
+    dates = params.date_range(args, required=False)
+    start, end = dates.epoch_bounds() if dates else (None, None)
+    filters = Filters(
+        text=params.text(args, "q"), start=start, end=end,
+        channel=params.choice(args, "channel", CHANNELS), outcome=params.choice(args, "outcome", list(OUTCOME_LABELS)),
+    )
+    return filters, dates
+
+
+def reviews(conversation_ids) -> dict:
+    """Crisis reviews by conversation id."""
+    ids = list(conversation_ids)
+    if not ids:
+        return {}
+    with services().db.session() as session:
+        return {review.conversation_id: review for review in session.scalars(
+            select(CrisisReview).where(CrisisReview.conversation_id.in_(ids))
+        )}
+
+
+def needs_review(summary: ConversationSummary) -> bool:
+    return "crisis" in summary.outcomes and not summary.crisis_reviewed
+
+
+def summary_or_404(conversation_id: str) -> ConversationSummary:
+    found = services().tracker.conversations(Filters(conversation_id=conversation_id))
+    return found[0] if found else abort(404, "There is no such conversation.")
+
+
+def form_conversation_id() -> str:
+    return params.text(request.form, "conversation_id", MAX_ID_LENGTH, required=True)
+
+
+@blueprint.route("/conversations")
+def index():
+    filters, dates = list_filters()
+    page = params.page_number(request.args)
+    summaries = services().tracker.conversations(filters)
+    reviewed = reviews(summary.conversation_id for summary in summaries if "crisis" in summary.outcomes)
+    for summary in summaries:
+        summary.crisis_reviewed = summary.conversation_id in reviewed
+    summaries.sort(key=lambda summary: not needs_review(summary))  # stable: otherwise most recent first
+    shown = summaries[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+    services().tracker.add_details(shown)
+    return render_template(
+        "conversations.html", conversations=shown, total=len(summaries), page=page,
+        pages=max(1, -(-len(summaries) // PAGE_SIZE)), dates=dates, channels=CHANNELS, outcomes=OUTCOME_LABELS,
+        revealed=revealed(summary.conversation_id for summary in shown), needs_review=needs_review,
+        page_url=lambda number: url_for("conversations.index", **{**request.args.to_dict(), "page": number}),
+    )
+
+
+@blueprint.route("/conversations/<path:conversation_id>")
+def detail(conversation_id: str):
+    summary = summary_or_404(conversation_id)
+    return render_template(
+        "conversation.html", summary=summary, messages=services().tracker.transcript(conversation_id),
+        review=reviews([conversation_id]).get(conversation_id), revealed=bool(revealed([conversation_id])),
+        outcomes=OUTCOME_LABELS,
+    )
+
+
+@blueprint.route("/conversations/reveal", methods=["POST"])
+def reveal():
+    conversation_id = form_conversation_id()
+    if not services().tracker.exists(conversation_id):
+        abort(404, "There is no such conversation.")
+    record_reveal(conversation_id)
+    flash("Phone numbers and email addresses are shown for this conversation. The reveal is logged.", "info")
+    fallback = url_for("conversations.detail", conversation_id=conversation_id)
+    return redirect(local_path(request.form.get("next", ""), fallback))
+
+
+@blueprint.route("/conversations/crisis-reviewed", methods=["POST"])
+def crisis_reviewed():
+    conversation_id = form_conversation_id()
+    if "crisis" not in summary_or_404(conversation_id).outcomes:
+        abort(409, "This conversation has no crisis to review.")
+    try:
+        with services().db.session() as session:
+            session.add(CrisisReview(conversation_id=conversation_id, reviewed_by=current_user.username, reviewed_at=utc_now()))
+        flash("Marked as reviewed.", "info")
+    except IntegrityError:
+        flash("Someone had already marked it as reviewed.", "info")
+    return redirect(url_for("conversations.detail", conversation_id=conversation_id))
+
+
+@blueprint.route("/conversations/export.csv")
+def export():
+    dates = params.date_range(request.args, required=True)
+    messages = services().tracker.messages_between(*dates.epoch_bounds())
+    author = {"visitor": "visitor", "bot": "assistant"}
+    return csv_download(
+        f"conversations-{dates.start}-{dates.end}.csv",
+        ("conversation_id", "time", "channel", "from", "text", "intent", "faq_topic", "confidence"),
+        (
+            (masked(m.conversation_id), local_time(m.time), m.channel or "", author.get(m.kind) or f"staff: {m.staff}",
+             masked(m.text), m.intent or "", m.faq_key or "", "" if m.confidence is None else f"{m.confidence:.2f}")
+            for m in messages
+        ),
+    )
+
+
+@blueprint.route("/audit")
+def audit():
+    with services().db.session() as session:
+        entries = session.scalars(select(RevealLog).order_by(RevealLog.id.desc()).limit(AUDIT_ENTRIES)).all()
+    return render_template("audit.html", entries=entries)
