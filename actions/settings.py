@@ -19,6 +19,9 @@ DEFAULTS = {
     "TRACKER_DB_PATH": str(DATA_DIR / "tracker.db"),
     "DATABASE_URL": f"sqlite:///{DATA_DIR / 'clinic.db'}",
     "ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook",
+    # The action server's bind address (read by rasa_sdk): loopback, so only the Rasa server on
+    # this machine can call it. In a container network set it to 0.0.0.0 (never published).
+    "SANIC_HOST": "127.0.0.1",
     "CLINIC_PROFILE_PATH": str(PROJECT_DIR / "clinic_profile.yml"),
     "BOOKING_SPOOL_PATH": str(DATA_DIR / "booking_spool.jsonl"),
     "BOOKING_SPOOL_RETRY_SECONDS": "30",
@@ -68,15 +71,22 @@ def rasa_auth_token() -> str:
     """
     if os.environ.get("RASA_AUTH_TOKEN"):
         return os.environ["RASA_AUTH_TOKEN"]
-    token_file = Path(get("DATA_DIR")) / "rasa_auth_token"
-    token_file.parent.mkdir(parents=True, exist_ok=True)
+    return generated_secret(Path(get("DATA_DIR")) / "rasa_auth_token")
+
+
+def generated_secret(path: Path, length: int = 32) -> str:
+    """A random secret created once at `path` (owner-only, 0600) and read back ever after.
+
+    Creating with O_EXCL makes concurrent first starts agree on one secret.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        descriptor = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
+            handle.write(secrets.token_urlsafe(length))
     except FileExistsError:
         pass
-    return token_file.read_text().strip()
+    return path.read_text().strip()
 
 
 def get(name: str) -> str:

@@ -1,6 +1,4 @@
 """The console's configuration, from the environment (actions/settings.py, .env.example)."""
-import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict
@@ -51,12 +49,4 @@ def default_config() -> Dict[str, Any]:
 
 def generated_secret_key(data_dir: Path) -> str:
     """A key generated once and kept in the data folder (0600), for when CONSOLE_SECRET_KEY is unset."""
-    key_file = Path(data_dir) / "console_secret_key"
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    except FileExistsError:
-        pass
-    return key_file.read_text().strip()
+    return settings.generated_secret(Path(data_dir) / "console_secret_key", length=48)

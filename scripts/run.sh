@@ -13,12 +13,14 @@ eval "$($PY - <<'PYTHON'
 from actions import settings
 settings.apply_defaults()
 import os, shlex
-for name in ("ALLOWED_ORIGINS", "RASA_URL"):
+for name in ("ALLOWED_ORIGINS",):
     print(f"{name}={shlex.quote(os.environ[name])}")
 print(f"RASA_TOKEN={shlex.quote(settings.rasa_auth_token())}")
 PYTHON
 )"
 RASA_PORT=${RASA_PORT:-5005}; ACTION_PORT=${ACTION_PORT:-5055}; WEB_PORT=${WEB_PORT:-8080}; CONSOLE_PORT=${CONSOLE_PORT:-8090}
+export ACTION_ENDPOINT_URL=${ACTION_ENDPOINT_URL:-http://127.0.0.1:$ACTION_PORT/webhook}
+export RASA_URL="http://127.0.0.1:$RASA_PORT"
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -23,7 +23,7 @@ ANSWER_SECONDS = 40
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -129,3 +129,22 @@ def assert_no_alert(driver) -> None:
     text = alert.text
     alert.dismiss()
     pytest.fail(f"a message ran script: alert({text!r})")
+
+
+def text_of(driver, element_id: str) -> str:
+    """The element's text; "" while the page is being replaced (after a click that navigates)."""
+    try:
+        return driver.find_element(By.ID, element_id).text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+
+
+def click_button(driver, label: str) -> None:
+    """Clicks the button, found again if the page's script re-drew it in the meantime."""
+    def click(d) -> bool:
+        try:
+            d.find_element(By.XPATH, f"//button[normalize-space()='{label}']").click()
+            return True
+        except (NoSuchElementException, StaleElementReferenceException):
+            return False
+    wait(driver, click, f"no {label!r} button", 10)
