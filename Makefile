@@ -9,7 +9,7 @@ RASA := $(WITH_ENV) $(VENV)/bin/rasa
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: install train validate run shell actions console staff-user test test-stories test-python tune lock clean
+.PHONY: install train validate run shell actions console staff-user test test-stories test-python tune bench lock clean
 
 install:
 	@bash scripts/setup.sh
@@ -48,6 +48,10 @@ test-python: train
 # Re-tunes the confidence thresholds by cross-validation (writes docs/thresholds.md).
 tune: install
 	$(WITH_ENV) $(PY) scripts/tune_thresholds.py
+
+# Answer quality and serving speed side by side (~15 min): writes docs/benchmarks.md and docs/benchmarks/.
+bench: train
+	$(WITH_ENV) $(PY) -m bench
 
 lock: install
 	$(PY) -m pip install -r requirements.txt

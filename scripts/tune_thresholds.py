@@ -2,13 +2,16 @@
 
 The held-out files are not touched. The training data is split into K folds (stratified by
 intent and FAQ topic); for each fold an NLU model is trained on the rest and run on the fold,
-recording the raw confidences. The thresholds chosen answer as many FAQ questions correctly as
-possible while keeping wrong answers (a wrong topic, or an FAQ answer to an unrelated message)
-at or below the target rate. Results go to docs/thresholds.md; copy the values into config.yml.
-Usage: python scripts/tune_thresholds.py [--folds 3] [--max-wrong 0.03]
+recording the raw confidences. The thresholds chosen answer as many FAQ questions right as
+possible while at most MAX_WRONG of FAQ questions get a wrong answer and at most MAX_UNRELATED of
+other messages get an FAQ answer; everything else gets a clarification. Results go to
+docs/thresholds.md (copy the values into config.yml); the raw confidences to
+results/threshold_observations.json, so that `--reuse` can re-score without retraining.
+Usage: python scripts/tune_thresholds.py [--folds 3] [--max-wrong 0.05] [--max-unrelated 0.06] [--reuse]
 """
 import argparse
 import asyncio
+import json
 import random
 import sys
 import tempfile
@@ -24,6 +27,7 @@ sys.path.insert(0, str(PROJECT_DIR))
 from scripts.evaluate_nlu import parse_all, read_nlu_examples  # noqa: E402
 
 REPORT = PROJECT_DIR / "docs" / "thresholds.md"
+OBSERVATIONS = PROJECT_DIR / "results" / "threshold_observations.json"
 GRID = [round(0.05 * step, 2) for step in range(0, 20)]
 
 
@@ -113,29 +117,40 @@ def score(rows: List[Dict], thresholds: Tuple[float, float, float]) -> Dict[str,
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3)
-    parser.add_argument("--max-wrong", type=float, default=0.03, help="highest acceptable wrong-answer rate")
+    parser.add_argument("--max-wrong", type=float, default=0.05, help="highest share of FAQ questions answered wrong")
+    parser.add_argument("--max-unrelated", type=float, default=0.06, help="highest share of other messages given an FAQ answer")
+    parser.add_argument("--reuse", action="store_true", help="re-score the saved observations instead of retraining")
     args = parser.parse_args()
-    rows = observations(args.folds)
+    if args.reuse:
+        rows = json.loads(OBSERVATIONS.read_text())
+    else:
+        rows = observations(args.folds)
+        OBSERVATIONS.parent.mkdir(exist_ok=True)
+        OBSERVATIONS.write_text(json.dumps(rows))
     candidates = []
     for intent_threshold in GRID:
         for ambiguity in (0.0, 0.05, 0.1, 0.2):
             for answer_threshold in GRID:
                 figures = score(rows, (intent_threshold, ambiguity, answer_threshold))
-                wrong = figures["faq_wrong"] + figures["non_faq_given_faq_answer"]
-                if wrong <= args.max_wrong:
-                    candidates.append((figures["faq_right"], -intent_threshold - answer_threshold, (intent_threshold, ambiguity, answer_threshold), figures))
+                if figures["faq_wrong"] <= args.max_wrong and figures["non_faq_given_faq_answer"] <= args.max_unrelated:
+                    # ties go to the lower thresholds: fewer clarifications for the same result
+                    key = (round(figures["faq_right"], 6), -intent_threshold - answer_threshold - ambiguity)
+                    candidates.append((key, (intent_threshold, ambiguity, answer_threshold), figures))
     if not candidates:
-        print(f"No thresholds keep wrong answers under {args.max_wrong:.0%}; improve the training data.")
+        print("No thresholds meet both limits; improve the training data or relax the limits.")
         return 1
-    _, _, best, figures = max(candidates)
+    _, best, figures = max(candidates)
     untuned = score(rows, (0.0, 0.0, 0.0))
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(
         "# Confidence thresholds\n\n"
         f"Tuned by `make tune` ({args.folds}-fold cross-validation on the training data, {len(rows)} messages; "
-        "the held-out files are never used). Goal: answer as many FAQ questions correctly as possible with "
-        f"wrong answers (wrong topic, or an FAQ answer to a non-FAQ message) at most {args.max_wrong:.0%}; "
-        "everything else gets a clarification.\n\n"
+        "the held-out files are never used). Chosen to answer as many FAQ questions right as possible while at most "
+        f"{args.max_wrong:.0%} of FAQ questions get a wrong answer and at most {args.max_unrelated:.0%} of other "
+        "messages (most of them out-of-scope requests written to look like clinic questions) get an FAQ answer. "
+        "Everything else gets a clarification, which offers the likeliest topics and a person. The fold models "
+        "see two thirds of the data, so they are less sure than the full model: these thresholds err on the "
+        "cautious side.\n\n"
         "| setting (config.yml) | value |\n|---|---|\n"
         f"| FallbackClassifier `threshold` | {best[0]} |\n| FallbackClassifier `ambiguity_threshold` | {best[1]} |\n"
         f"| FaqConfidenceGate `threshold` | {best[2]} |\n\n"
