@@ -1,0 +1,139 @@
+"""`python -m bench [--quick]`: answer quality and serving speed, written to docs/benchmarks.md.
+
+The full run (`make bench`) takes about a quarter of an hour on 2 cores. `--quick` runs the same code
+small (2 folds on 12 examples per label, 1 and 5 visitors for 5 s, no training timing) and writes to
+a temporary folder: for checking the benchmark itself, not for figures.
+"""
+import argparse
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional, Tuple
+
+from bench import PROJECT_DIR
+
+
+@dataclass(frozen=True)
+class Plan:
+    folds: int
+    examples_per_label: Optional[int]  # cap per label in cross-validation (None: all the training data)
+    levels: Tuple[int, ...]  # concurrent visitors
+    level_seconds: float
+    level_conversations: int
+    breakdown_samples: int
+    time_training: bool
+
+
+FULL = Plan(folds=5, examples_per_label=None, levels=(1, 10, 50, 100), level_seconds=15, level_conversations=300,
+            breakdown_samples=30, time_training=True)
+QUICK = Plan(folds=2, examples_per_label=12, levels=(1, 5), level_seconds=5, level_conversations=10,
+             breakdown_samples=5, time_training=False)
+THINK_TIMES = (1.0, 0.0)
+
+
+def commit_id() -> str:
+    """HEAD's short id, read from .git (as `git rev-parse --short HEAD`), or "uncommitted"."""
+    git = PROJECT_DIR / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head[:7]
+        ref = head[len("ref: "):]
+        if (git / ref).exists():
+            return (git / ref).read_text().strip()[:7]
+        packed = (git / "packed-refs").read_text().splitlines()
+        return next(line.split()[0][:7] for line in packed if line.endswith(" " + ref))
+    except (OSError, StopIteration):
+        return "uncommitted"
+
+
+def time_training() -> float:
+    """Seconds for `rasa train --force` of the whole model into a temporary folder."""
+    with tempfile.TemporaryDirectory() as out:
+        started = time.monotonic()
+        subprocess.run(
+            [sys.executable, "scripts/with_env.py", str(Path(sys.executable).parent / "rasa"),
+             "train", "--force", "--quiet", "--out", out],
+            cwd=PROJECT_DIR, check=True, stdout=subprocess.DEVNULL,
+        )
+        return time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small run, written to a temporary folder")
+    parser.add_argument("--out", type=Path, help="folder for benchmarks.md and benchmarks/ (default: docs/)")
+    args = parser.parse_args()
+    clock = time.monotonic()
+    plan = QUICK if args.quick else FULL
+    docs_dir = args.out or (Path(tempfile.mkdtemp(prefix="bench-quick-")) if args.quick else PROJECT_DIR / "docs")
+
+    # Benchmarks train from scratch and leave the shared training cache (.rasa/) alone.
+    os.environ["RASA_MAX_CACHE_SIZE"] = "0"
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+
+    from bench import load, quality, report
+    from bench.baselines import CachingMiniLMEncoder
+    from scripts.evaluate_nlu import latest_model
+    from tests.live_stack import start
+
+    stages = {}
+
+    def stage_done(name: str) -> None:
+        nonlocal clock
+        stages[name] = time.monotonic() - clock
+        clock = time.monotonic()
+        print(f"{name}: {stages[name] / 60:.1f} min", flush=True)
+
+    model_path = latest_model()
+    encoder = CachingMiniLMEncoder()
+    print(f"Held-out quality ({Path(model_path).name})...", flush=True)
+    heldout, thresholds = quality.heldout_quality(model_path, encoder)
+    stage_done("held-out quality")
+    print(f"{plan.folds}-fold cross-validation...", flush=True)
+    cross_validation = quality.cross_validated_quality(plan.folds, encoder, plan.examples_per_label)
+    stage_done("cross-validation")
+    training_seconds = None
+    if plan.time_training:
+        print("Timing a full training...", flush=True)
+        training_seconds = time_training()
+        stage_done("training time")
+
+    print("Serving...", flush=True)
+    with tempfile.TemporaryDirectory() as data_dir:
+        assistant = start(Path(data_dir))
+        try:
+            levels = load.run_levels(assistant, list(plan.levels), list(THINK_TIMES), plan.level_seconds, plan.level_conversations)
+            breakdown = asyncio.run(load.component_timings(assistant, plan.breakdown_samples))
+            profile = load.profile_visit(assistant, model_path)
+        finally:
+            assistant.stop()
+    stage_done("serving")
+
+    results = report.Results(
+        timestamp=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), commit=commit_id(),
+        heldout=heldout, thresholds=thresholds, cross_validation=cross_validation, folds=plan.folds,
+        levels=levels, level_seconds=plan.level_seconds, level_conversations=plan.level_conversations,
+        breakdown=breakdown, profile=profile, model_path=model_path, model_bytes=Path(model_path).stat().st_size,
+        training_seconds=training_seconds, stage_seconds=stages,
+    )
+    written = report.write(results, docs_dir)
+    print(f"Written: {written} (total {results.total_seconds / 60:.1f} min)")
+    for name, measured, met in report.targets(results):
+        print(f"  {'met   ' if met else 'not run' if met is None else 'MISSED'}  {name}: {measured}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,349 @@
+"""Serving speed: simulated visitors over REST and socket.io, and where a round trip's time goes.
+
+Each visitor holds one conversation, as on the website: a greeting, 3-5 FAQ questions (held-out
+phrasings), then a consultation booked from start to confirmation. A level runs N such visitors at
+once, each starting a new conversation when one ends, until its time or conversation budget is
+spent. A message's round trip runs from sending it until the last reply has arrived: the REST
+response, or for socket.io the acknowledgement the server sends after its last `bot_uttered`.
+Timeouts, refused connections, HTTP errors, messages without a reply and bookings that end without
+a reference code all count as errors.
+"""
+import asyncio
+import itertools
+import random
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import aiohttp
+import numpy as np
+import socketio
+
+from actions import settings
+from scripts.evaluate_nlu import heldout_examples
+from tests.live_stack import LiveAssistant
+
+MESSAGE_TIMEOUT = 30.0
+CHANNELS = ("rest", "socketio")
+REFERENCE_CODE = re.compile(r"TC-[0-9A-Z]{6}")
+
+
+def faq_questions() -> List[str]:
+    return [text for text, label in heldout_examples() if label.startswith("faq/")]
+
+
+def visitor_script(rng: random.Random, questions: List[str], number: int) -> List[str]:
+    return [
+        "hello",
+        *rng.sample(questions, rng.randint(3, 5)),
+        "/book_consultation",
+        "Maria Lopez",
+        f"509-555-01{number % 100:02d}",
+        "weekday mornings",
+        '/inform{"help_with": "anxiety"}',
+        "/affirm",  # consent to be contacted
+        "/affirm",  # confirm the summary
+    ]
+
+
+class RestVisitor:
+    def __init__(self, assistant: LiveAssistant, http: aiohttp.ClientSession, sender: str) -> None:
+        self.url, self.http, self.sender = f"{assistant.url}/webhooks/rest/webhook", http, sender
+
+    async def open(self) -> None:
+        pass
+
+    async def send(self, text: str) -> List[Dict[str, Any]]:
+        async with self.http.post(self.url, json={"sender": self.sender, "message": text}) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def close(self) -> None:
+        pass
+
+
+class SocketVisitor:
+    """The website widget's protocol: polling transport, an allowed Origin, a persistent session."""
+
+    def __init__(self, assistant: LiveAssistant, session_id: str) -> None:
+        self.url, self.session_id = assistant.url, session_id
+        self.http = aiohttp.ClientSession()
+        # request_timeout: python-engineio gives up on a poll after 5 s and drops the connection; the
+        # browser's client waits, so a busy server shows up as slow replies, not lost connections.
+        self.client = socketio.AsyncClient(reconnection=False, http_session=self.http, request_timeout=MESSAGE_TIMEOUT)
+        self.replies: List[Dict[str, Any]] = []
+        self.client.on("bot_uttered", self.replies.append)
+
+    async def open(self) -> None:
+        confirmed = asyncio.Event()
+        self.client.on("session_confirm", lambda _: confirmed.set())
+        origin = settings.get("ALLOWED_ORIGINS").split(",")[0].strip()
+        await self.client.connect(self.url, headers={"Origin": origin}, transports=["polling"], wait_timeout=MESSAGE_TIMEOUT)
+        await self.client.emit("session_request", {"session_id": self.session_id})
+        await asyncio.wait_for(confirmed.wait(), MESSAGE_TIMEOUT)
+
+    async def send(self, text: str) -> List[Dict[str, Any]]:
+        self.replies.clear()
+        # The server acknowledges the message once it has handled it, after emitting every reply.
+        await self.client.call("user_uttered", {"message": text, "session_id": self.session_id}, timeout=MESSAGE_TIMEOUT)
+        return list(self.replies)
+
+    async def close(self) -> None:
+        """Leaves as the browser widget does: says goodbye, then drops its pending long-poll.
+
+        python-engineio's disconnect() alone waits for that poll to end, i.e. for the server's next
+        ping, up to 25 s later.
+        """
+        if self.client.connected:
+            leaving = asyncio.ensure_future(self.client.disconnect())
+            if self.client.eio.write_loop_task:  # None if the connection already broke
+                await self.client.eio.write_loop_task  # ends once the goodbye has been posted
+            await self.http.close()
+            await leaving
+        await self.http.close()
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, (asyncio.TimeoutError, socketio.exceptions.TimeoutError)):
+        return "timeout"
+    if isinstance(error, aiohttp.ClientResponseError):
+        return f"HTTP {error.status}"
+    return type(error).__name__
+
+
+@dataclass
+class LevelResult:
+    channel: str
+    visitors: int
+    think_seconds: float
+    seconds: float = 0.0
+    latencies: List[float] = field(default_factory=list)  # seconds, one per answered message
+    errors: Counter = field(default_factory=Counter)
+    conversations_started: int = 0
+    bookings_confirmed: int = 0
+    peak_rss_kb: Dict[str, int] = field(default_factory=dict)
+
+    def latency_ms(self, percentile: float) -> float:
+        return float(np.percentile(self.latencies, percentile)) * 1000 if self.latencies else float("nan")
+
+    @property
+    def messages_per_second(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+async def converse(visitor, script: List[str], think_seconds: float, deadline: float, result: LevelResult) -> None:
+    """One visitor's conversation; it stops at the first error or when the level's time is up."""
+    result.conversations_started += 1
+    try:
+        try:
+            await visitor.open()
+            await talk(visitor, script, think_seconds, deadline, result)
+        finally:
+            await visitor.close()
+    except Exception as error:  # every failure is counted, none stops the level
+        result.errors[describe(error)] += 1
+
+
+async def talk(visitor, script: List[str], think_seconds: float, deadline: float, result: LevelResult) -> None:
+    for index, text in enumerate(script):
+        if index and think_seconds:
+            await asyncio.sleep(think_seconds)
+        if time.monotonic() >= deadline:
+            return
+        started = time.perf_counter()
+        replies = await visitor.send(text)
+        if not replies:
+            result.errors["no reply"] += 1
+            return
+        result.latencies.append(time.perf_counter() - started)
+    if REFERENCE_CODE.search(" ".join(reply.get("text", "") for reply in replies)):
+        result.bookings_confirmed += 1
+    else:
+        result.errors["booking not confirmed"] += 1
+
+
+async def run_level(
+    assistant: LiveAssistant, channel: str, visitors: int, think_seconds: float,
+    max_seconds: float, max_conversations: int, seed: int = 0,
+) -> LevelResult:
+    result = LevelResult(channel, visitors, think_seconds)
+    questions, rng, numbers = faq_questions(), random.Random(seed), itertools.count()
+    run_id = f"{channel}-{visitors}-{think_seconds:g}-{int(time.time() * 1000)}"
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=MESSAGE_TIMEOUT)) as http:
+        started = time.monotonic()
+        deadline = started + max_seconds
+
+        async def visitor_loop(index: int) -> None:
+            await asyncio.sleep(index * think_seconds / visitors)  # visitors arrive spread over one think time
+            while time.monotonic() < deadline and (number := next(numbers)) < max_conversations:
+                sender = f"bench-{run_id}-{number}"
+                visitor = RestVisitor(assistant, http, sender) if channel == "rest" else SocketVisitor(assistant, sender)
+                await converse(visitor, visitor_script(rng, questions, number), think_seconds, deadline, result)
+
+        await asyncio.gather(*(visitor_loop(index) for index in range(visitors)))
+        result.seconds = time.monotonic() - started
+    return result
+
+
+def server_processes(assistant: LiveAssistant) -> Dict[str, int]:
+    """Process ids (tests/live_stack.py starts the action server first; with_env.py execs Rasa in place)."""
+    return {"action server": assistant.processes[0].pid, "Rasa server": assistant.processes[1].pid}
+
+
+def reset_peak_rss(pids: Dict[str, int]) -> None:
+    for pid in pids.values():
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+
+
+def peak_rss_kb(pids: Dict[str, int]) -> Dict[str, int]:
+    peaks = {}
+    for name, pid in pids.items():
+        status = Path(f"/proc/{pid}/status").read_text()
+        peaks[name] = int(re.search(r"VmHWM:\s+(\d+) kB", status)[1])
+    return peaks
+
+
+def run_levels(
+    assistant: LiveAssistant, levels: List[int], think_times: List[float], max_seconds: float, max_conversations: int
+) -> List[LevelResult]:
+    pids = server_processes(assistant)
+    for channel in CHANNELS:  # warm-up, not measured
+        asyncio.run(run_level(assistant, channel, 1, 0.0, MESSAGE_TIMEOUT, 1))
+    results = []
+    for think_seconds in think_times:
+        for channel in CHANNELS:
+            for visitors in levels:
+                reset_peak_rss(pids)
+                result = asyncio.run(run_level(assistant, channel, visitors, think_seconds, max_seconds, max_conversations))
+                result.peak_rss_kb = peak_rss_kb(pids)
+                results.append(result)
+                print(
+                    f"  {channel:8} {visitors:3} visitors, think {think_seconds:g} s: p95 {result.latency_ms(95):.0f} ms, "
+                    f"{result.messages_per_second:.1f} msg/s, {result.error_count} errors",
+                    flush=True,
+                )
+    return results
+
+
+async def component_timings(assistant: LiveAssistant, samples: int) -> Dict[str, List[float]]:
+    """Each part of a round trip timed on its own through the HTTP APIs, one request at a time.
+
+    The conversation timed against has just completed a whole visit, so its tracker is as long
+    as a real one at the end of a booking.
+    """
+    import rasa
+
+    sender = f"bench-breakdown-{int(time.time())}"
+    questions = faq_questions()
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=MESSAGE_TIMEOUT)) as http:
+        visitor = RestVisitor(assistant, http, sender)
+        for text in visitor_script(random.Random(1), questions, 0):
+            await visitor.send(text)
+        async with http.get(assistant.api("/domain"), headers={"Accept": "application/json"}) as response:
+            domain = await response.json()
+        async with http.get(assistant.api(f"/conversations/{sender}/tracker")) as response:
+            tracker = await response.json()
+        action_call = {
+            "next_action": "action_session_start", "sender_id": sender, "tracker": tracker,
+            "domain": domain, "version": rasa.__version__,
+        }
+        requests = {
+            "NLU: POST /model/parse": lambda i: http.post(assistant.api("/model/parse"), json={"text": questions[i]}),
+            "dialogue policy: POST /conversations/<id>/predict": lambda i: http.post(assistant.api(f"/conversations/{sender}/predict")),
+            "action server: POST /webhook (action_session_start)": lambda i: http.post(f"{assistant.actions_url}/webhook", json=action_call),
+            "tracker store: GET /conversations/<id>/tracker": lambda i: http.get(assistant.api(f"/conversations/{sender}/tracker")),
+        }
+        timings: Dict[str, List[float]] = {name: [] for name in requests}
+        for index in range(samples):
+            for name, request in requests.items():
+                started = time.perf_counter()
+                async with request(index) as response:
+                    response.raise_for_status()
+                    await response.read()
+                timings[name].append(time.perf_counter() - started)
+    return timings
+
+
+# Where a profiled message's time goes: the outermost frame matching (file ending, function) wins.
+PROFILE_PARTS = {
+    "NLU (parse_message)": ("rasa/core/processor.py", "parse_message"),
+    "dialogue policy (predict_next_with_tracker_if_should)": ("rasa/core/processor.py", "predict_next_with_tracker_if_should"),
+    "action server (HTTP calls, incl. its processing)": ("rasa/utils/endpoints.py", "request"),
+    "checking the action server's replies (jsonschema, in Rasa)": ("rasa/core/actions/action.py", "_validate_action_result"),
+    "tracker store (SQL)": ("rasa/core/tracker_store.py", None),
+}
+MINILM = ("nlu_components/minilm_encoder.py", "forward")
+SHOWN_IN_TREE = r".*/(rasa|nlu_components|sqlalchemy)/.*"  # other libraries' frames are folded
+
+
+@dataclass
+class Profile:
+    messages: int
+    seconds: float
+    parts: Dict[str, float]  # PROFILE_PARTS name -> seconds, plus "other" and the MiniLM share of NLU
+    text: str  # pyinstrument's call tree
+
+
+def frame_matches(frame, part) -> bool:
+    file_ending, function = part
+    return bool(frame.file_path and frame.file_path.endswith(file_ending)) and function in (None, frame.function)
+
+
+def part_times(frame, totals: Dict[str, float]) -> None:
+    for name, part in PROFILE_PARTS.items():
+        if frame_matches(frame, part):
+            totals[name] += frame.time
+            totals["of which MiniLM encoder"] += sum(f.time for f in outermost(frame, MINILM))
+            return
+    for child in frame.children:
+        part_times(child, totals)
+
+
+def outermost(frame, part) -> List:
+    if frame_matches(frame, part):
+        return [frame]
+    return [found for child in frame.children for found in outermost(child, part)]
+
+
+def profile_visit(assistant: LiveAssistant, model_path: str) -> Optional[Profile]:
+    """One whole visit through Rasa's own request path, in this process, under pyinstrument.
+
+    Same model, endpoints.yml (the live stack's SQLite tracker store and action server) and
+    message handling as the server, minus the HTTP channel. None if pyinstrument is not installed.
+    """
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        return None
+    import os
+
+    from rasa.core.agent import load_agent
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.core.utils import AvailableEndpoints
+
+    os.environ.update({name: assistant.env[name] for name in ("TRACKER_DB_PATH", "ACTION_ENDPOINT_URL")})
+    script = visitor_script(random.Random(2), faq_questions(), 0)
+
+    async def visit() -> Profile:
+        agent = await load_agent(model_path=model_path, endpoints=AvailableEndpoints.read_endpoints("endpoints.yml"))
+        await agent.handle_message(UserMessage("hello", CollectingOutputChannel(), f"bench-profile-warmup-{time.time()}"))
+        sender = f"bench-profile-{time.time()}"
+        with Profiler(async_mode="enabled") as profiler:
+            for text in script:
+                await agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender))
+        root = profiler.last_session.root_frame()
+        totals = Counter({name: 0.0 for name in [*PROFILE_PARTS, "of which MiniLM encoder"]})
+        part_times(root, totals)
+        totals["other (rules, forms, events, channel)"] = root.time - sum(totals[name] for name in PROFILE_PARTS)
+        tree = profiler.output_text(unicode=True, processor_options={"show_regex": SHOWN_IN_TREE, "filter_threshold": 0.015})
+        return Profile(len(script), root.time, dict(totals), tree)
+
+    return asyncio.run(visit())

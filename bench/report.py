@@ -1,0 +1,415 @@
+"""docs/benchmarks.md, the plots in docs/benchmarks/ and a line in docs/benchmarks/history.csv."""
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import NullLocator, ScalarFormatter  # noqa: E402
+
+from bench.baselines import MAX_WRONG  # noqa: E402
+from bench.load import CHANNELS, MESSAGE_TIMEOUT, LevelResult, Profile  # noqa: E402
+from bench.quality import PIPELINE  # noqa: E402
+
+TARGET_LATENCY_MS = 150
+QUALITY_ROWS = [  # (figure key from bench.quality.figures, label)
+    ("faq_top1_accuracy", "FAQ top-1 accuracy"),
+    ("faq_answered_right_rate", "FAQ questions: right answer given"),
+    ("faq_clarification_rate", "FAQ questions: clarification asked"),
+    ("faq_wrong_answer_rate", "FAQ questions: wrong answer given"),
+    ("intent_accuracy", "intent accuracy (top-1)"),
+    ("intent_macro_f1", "intent macro F1 (top-1)"),
+    ("crisis_recall", "crisis recall"),
+    ("crisis_false_alarm_rate", "crisis false-positive rate"),
+    ("out_of_scope_rejection", "out-of-scope rejection"),
+    ("clarification_rate", "all messages: answered with a clarification"),
+]
+HISTORY_FIELDS = [
+    "timestamp", "commit", "faq_top1", "intent_accuracy", "intent_macro_f1", "crisis_recall", "crisis_false_positives",
+    "out_of_scope_rejection", "clarifications", "cv_faq_top1", "rest_p95_ms_10_think", "socketio_p95_ms_10_think",
+    "errors_100_no_think", "max_messages_per_second", "training_seconds", "model_bytes", "run_minutes",
+]
+
+
+@dataclass
+class Results:
+    timestamp: str
+    commit: str
+    heldout: Dict[str, Dict]
+    thresholds: Dict[str, float]
+    cross_validation: Dict[str, Dict]
+    folds: int
+    levels: List[LevelResult]
+    level_seconds: float
+    level_conversations: int
+    breakdown: Dict[str, List[float]]
+    profile: Optional[Profile]
+    model_path: str
+    model_bytes: int
+    training_seconds: Optional[float]
+    stage_seconds: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.stage_seconds.values())
+
+    def level(self, channel: str, visitors: int, think_seconds: float) -> Optional[LevelResult]:
+        return next(
+            (r for r in self.levels if (r.channel, r.visitors, r.think_seconds) == (channel, visitors, think_seconds)), None
+        )
+
+
+def pct(value: float) -> str:
+    return f"{value:.1%}"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}"
+
+
+def mib(kb: int) -> str:
+    return f"{kb / 1024:.0f}"
+
+
+def targets(results: Results) -> List[Tuple[str, str, Optional[bool]]]:
+    """(target, measured, met) - met is None when the run did not measure it (--quick)."""
+    q = results.heldout[PIPELINE]
+    rows = [
+        ("FAQ top-1 accuracy on held-out >= 95%", pct(q["faq_top1_accuracy"]), q["faq_top1_accuracy"] >= 0.95),
+        ("crisis recall 100%", pct(q["crisis_recall"]), q["crisis_recall"] == 1.0),
+        ("crisis false positives < 2%", pct(q["crisis_false_alarm_rate"]), q["crisis_false_alarm_rate"] < 0.02),
+        ("out-of-scope rejection >= 90%", pct(q["out_of_scope_rejection"]), q["out_of_scope_rejection"] >= 0.9),
+    ]
+    for channel in CHANNELS:
+        level = results.level(channel, 10, 1.0)
+        rows.append((
+            f"p95 round trip < {TARGET_LATENCY_MS} ms at 10 visitors with think time ({channel})",
+            f"{level.latency_ms(95):.0f} ms" if level else "not run",
+            level.latency_ms(95) < TARGET_LATENCY_MS if level else None,
+        ))
+    for channel in CHANNELS:
+        level = results.level(channel, 100, 0.0)
+        rows.append((
+            f"0 errors at 100 visitors without think time ({channel})",
+            f"{level.error_count} errors in {len(level.latencies) + level.error_count} messages" if level else "not run",
+            level.error_count == 0 if level else None,
+        ))
+    return rows
+
+
+def quality_table(figures: Dict[str, Dict]) -> str:
+    systems = list(figures)
+    lines = ["| | " + " | ".join(systems) + " |", "|---" * (len(systems) + 1) + "|"]
+    for key, label in QUALITY_ROWS:
+        lines.append(f"| {label} | " + " | ".join(pct(figures[s][key]) for s in systems) + " |")
+    first = figures[systems[0]]
+    lines.append(
+        f"\nMessages: {first['intent_examples']} ({first['faq_examples']} FAQ questions, "
+        f"{first['out_of_scope_examples']} out of scope); crisis recall over {first['crisis_examples']} crisis "
+        f"messages, false positives over {first['non_crisis_examples']} others."
+    )
+    return "\n".join(lines)
+
+
+def confusion_table(figures: Dict) -> str:
+    lines = ["| topic | confused with | times (either way) |", "|---|---|---|"]
+    lines += [f"| `{e['pair'][0]}` | `{e['pair'][1]}` | {e['count']} |" for e in figures["confused_pairs"]]
+    return "\n".join(lines)
+
+
+def levels_table(results: Results) -> str:
+    lines = [
+        "| channel | visitors | think | messages | msg/s | p50 ms | p95 ms | p99 ms | errors | bookings | "
+        "peak RSS Rasa MiB | peak RSS actions MiB |",
+        "|---" * 12 + "|",
+    ]
+    for r in results.levels:
+        errors = ", ".join(f"{count} {kind}" for kind, count in r.errors.items()) or "0"
+        lines.append(
+            f"| {r.channel} | {r.visitors} | {r.think_seconds:g} s | {len(r.latencies)} | {r.messages_per_second:.1f} | "
+            f"{r.latency_ms(50):.0f} | {r.latency_ms(95):.0f} | {r.latency_ms(99):.0f} | {errors} | "
+            f"{r.bookings_confirmed}/{r.conversations_started} | {mib(r.peak_rss_kb['Rasa server'])} | "
+            f"{mib(r.peak_rss_kb['action server'])} |"
+        )
+    return "\n".join(lines)
+
+
+def breakdown_table(results: Results) -> str:
+    lines = ["| part (timed alone, idle server) | median ms | p95 ms |", "|---|---|---|"]
+    for name, samples in results.breakdown.items():
+        lines.append(f"| {name} | {ms(np.median(samples))} | {ms(np.percentile(samples, 95))} |")
+    level = results.level("rest", 1, 1.0)
+    if level:
+        lines.append(f"| *whole round trip, REST, 1 visitor with think time (for comparison)* | {level.latency_ms(50):.0f} | {level.latency_ms(95):.0f} |")
+    return "\n".join(lines)
+
+
+def profile_section(profile: Optional[Profile]) -> str:
+    if profile is None:
+        return "Not profiled: pyinstrument is not installed (`.venv/bin/pip install pyinstrument`)."
+    from pyinstrument import __version__
+
+    per_message = lambda seconds: f"{seconds / profile.messages * 1000:.0f}"  # noqa: E731
+    lines = [
+        f"One visitor's whole conversation ({profile.messages} messages) through Rasa's own message handling "
+        f"in the benchmark process under pyinstrument {__version__}: the same model, `endpoints.yml` (the running "
+        f"stack's SQLite tracker store and action server), minus the HTTP channel; one message at a time. "
+        f"{per_message(profile.seconds)} ms per message in all.\n",
+        "| part | ms per message | share |",
+        "|---|---|---|",
+    ]
+    for name, seconds in sorted(profile.parts.items(), key=lambda item: -item[1]):
+        lines.append(f"| {name} | {per_message(seconds)} | {seconds / profile.seconds:.0%} |")
+    lines += [
+        "",
+        "Profiling slows call-heavy Python code most, so the total is above the served round trip; the shares are the "
+        "point. The jsonschema row: Rasa 3.6 checks every action server response with `jsonschema.validate` "
+        "(`RemoteAction._validate_action_result`), which validates Rasa's event schema itself against the JSON Schema "
+        "metaschema again before checking the response, on every call; each custom action and form validation makes one.",
+        "",
+        "<details><summary>pyinstrument call tree</summary>", "", "```", profile.text.strip(), "```", "</details>",
+    ]
+    return "\n".join(lines)
+
+
+def plot_quality(figures: Dict[str, Dict], title: str, path: Path) -> None:
+    rows = QUALITY_ROWS
+    systems = list(figures)
+    width = 0.8 / len(systems)
+    fig, ax = plt.subplots(figsize=(10, 5.5))
+    positions = np.arange(len(rows))
+    for index, system in enumerate(systems):
+        values = [figures[system][key] * 100 for key, _ in rows]
+        bars = ax.barh(positions + index * width, values, width, label=system)
+        ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=2)
+    ax.set_yticks(positions + width * (len(systems) - 1) / 2)
+    ax.set_yticklabels([label for _, label in rows])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 105)
+    ax.set_xlabel("%")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=len(systems), fontsize=8)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def visitors_axis(ax, levels: List[int]) -> None:
+    ax.set_xscale("log")
+    ax.set_xticks(levels)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("concurrent visitors")
+    ax.grid(alpha=0.3, which="both")
+
+
+def plot_latency(results: Results, path: Path) -> None:
+    visitor_levels = sorted({r.visitors for r in results.levels})
+    think_times = sorted({r.think_seconds for r in results.levels}, reverse=True)
+    runs = lambda channel, think_seconds: [  # noqa: E731
+        r for r in results.levels if r.channel == channel and r.think_seconds == think_seconds
+    ]
+    colors = dict(zip(CHANNELS, ("tab:blue", "tab:orange")))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    for ax, think_seconds in zip(axes, think_times):
+        for channel in CHANNELS:
+            levels = runs(channel, think_seconds)
+            visitors = [r.visitors for r in levels]
+            ax.plot(visitors, [r.latency_ms(95) for r in levels], "o-", color=colors[channel], label=f"{channel} p95")
+            ax.plot(visitors, [r.latency_ms(50) for r in levels], "s--", color=colors[channel], label=f"{channel} p50")
+        ax.axhline(TARGET_LATENCY_MS, color="grey", linestyle=":", label=f"{TARGET_LATENCY_MS} ms target (10 visitors, think)")
+        visitors_axis(ax, visitor_levels)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.set_ylabel("round trip per message, ms (log)")
+        ax.set_title(f"think time {think_seconds:g} s" + (" (saturation)" if not think_seconds else ""))
+        ax.legend(fontsize=8)
+    ax = axes[2]
+    for channel in CHANNELS:
+        for think_seconds, style in zip(think_times, ("o-", "s--")):
+            levels = runs(channel, think_seconds)
+            ax.plot([r.visitors for r in levels], [r.messages_per_second for r in levels], style,
+                    color=colors[channel], label=f"{channel}, think {think_seconds:g} s")
+    visitors_axis(ax, visitor_levels)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("messages per second")
+    ax.set_title("throughput")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def append_history(results: Results, path: Path) -> None:
+    q = results.heldout[PIPELINE]
+    think10 = {channel: results.level(channel, 10, 1.0) for channel in CHANNELS}
+    saturated = [results.level(channel, 100, 0.0) for channel in CHANNELS]
+    row = {
+        "timestamp": results.timestamp,
+        "commit": results.commit,
+        "faq_top1": q["faq_top1_accuracy"],
+        "intent_accuracy": q["intent_accuracy"],
+        "intent_macro_f1": q["intent_macro_f1"],
+        "crisis_recall": q["crisis_recall"],
+        "crisis_false_positives": q["crisis_false_alarm_rate"],
+        "out_of_scope_rejection": q["out_of_scope_rejection"],
+        "clarifications": q["clarification_rate"],
+        "cv_faq_top1": results.cross_validation[PIPELINE]["faq_top1_accuracy"],
+        "rest_p95_ms_10_think": round(think10["rest"].latency_ms(95)) if think10["rest"] else "",
+        "socketio_p95_ms_10_think": round(think10["socketio"].latency_ms(95)) if think10["socketio"] else "",
+        "errors_100_no_think": sum(r.error_count for r in saturated) if all(saturated) else "",
+        "max_messages_per_second": round(max(r.messages_per_second for r in results.levels), 1),
+        "training_seconds": round(results.training_seconds) if results.training_seconds else "",
+        "model_bytes": results.model_bytes,
+        "run_minutes": round(results.total_seconds / 60, 1),
+    }
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=HISTORY_FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def missed_summary(results: Results) -> str:
+    missed = [name for name, _, met in targets(results) if met is False]
+    if not missed:
+        return "Every target measured was met."
+    summary = (
+        f"Missed: {'; '.join(missed)}. Nothing was tuned on the held-out data to close a gap, and the pipeline was "
+        "not changed for this report."
+    )
+    if not any("round trip" in name for name in missed):
+        return summary
+    busiest = max(results.levels, key=lambda r: r.messages_per_second)
+    at_ten = [level for level in (results.level(channel, 10, 1.0) for channel in CHANNELS) if level]
+    summary += (
+        f" Latency: the servers handled at most {busiest.messages_per_second:.1f} messages per second on this machine "
+        f"({busiest.channel}, {busiest.visitors} visitors, think {busiest.think_seconds:g} s); 10 visitors with think "
+        "time sent " + " and ".join(
+            f"{level.messages_per_second:.1f} per second over {level.channel} "
+            f"({level.messages_per_second / busiest.messages_per_second:.0%} of that)" for level in at_ten
+        ) + "."
+    )
+    if results.profile:
+        parts = sorted(
+            ((name, seconds) for name, seconds in results.profile.parts.items() if not name.startswith("of which")),
+            key=lambda item: -item[1],
+        )
+        summary += " Where a message's time goes (profile below): " + ", ".join(
+            f"{name} {seconds / results.profile.seconds:.0%}" for name, seconds in parts[:3]
+        ) + "."
+    return summary
+
+
+def markdown(results: Results, assets: str) -> str:
+    target_rows = "\n".join(
+        f"| {name} | {measured} | {'not run' if met is None else 'met' if met else '**missed**'} |"
+        for name, measured, met in targets(results)
+    )
+    stages = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in results.stage_seconds.items())
+    pipeline = results.heldout[PIPELINE]
+    thresholds = "; ".join(f"{name}: {value:.2f}" for name, value in results.thresholds.items())
+    training = (
+        f"{results.training_seconds / 60:.1f} min for `rasa train --force` of the whole model (NLU and dialogue) "
+        "into a temporary folder, Rasa's training cache off"
+        if results.training_seconds else "not measured in this run (--quick)"
+    )
+    return f"""# Benchmarks
+
+Written by `make bench` (`python -m bench`); do not edit by hand. Run of {results.timestamp}, commit
+`{results.commit}`, on this machine ({os.cpu_count()} cores, shared with other work while it ran).
+Total run time {results.total_seconds / 60:.1f} min ({stages}). Earlier runs: [history.csv]({assets}/history.csv).
+
+## Targets
+
+| target | measured | |
+|---|---|---|
+{target_rows}
+
+{missed_summary(results)}
+
+## Answer quality
+
+Three systems on the same data. **{PIPELINE}** is the trained model (`{Path(results.model_path).name}`) with its
+thresholds, gates and crisis net; its top-1 figures are before thresholds, "right answer / clarification / wrong
+answer" what a visitor actually gets. The baselines predict the full label (`faq/<topic>` or the intent) of the
+nearest training example by cosine similarity: **TF-IDF** character 2-5-grams (sklearn), and **MiniLM**
+all-MiniLM-L6-v2 sentence embeddings (`nlu_components/minilm_encoder.py`). A baseline asks for a clarification
+when the similarity is below a threshold chosen on the training data by leave-one-out: each training example
+matched against all others, the lowest threshold at which at most {MAX_WRONG:.0%} of them would get a wrong
+answer (the wrong-answer budget `make tune` uses). Chosen: {thresholds}. The threshold applies to every label,
+so a baseline's crisis recall counts only the crisis messages it was sure enough about; it has no crisis net.
+
+### Held out (tests/heldout/, tests/crisis/: never trained on)
+
+{quality_table(results.heldout)}
+
+![held-out quality]({assets}/quality_heldout.png)
+
+Most confused FAQ topic pairs ({PIPELINE}, top-1, held out):
+
+{confusion_table(pipeline)}
+
+### {results.folds}-fold cross-validation on the training data (data/**/*.yml)
+
+Stratified folds (`scripts/tune_thresholds.py`); per fold the pipeline is trained with `rasa.model_training.train_nlu`
+on the other folds plus `data/responses/faq.yml`, the baselines fitted (threshold included) on the other folds;
+each training example is predicted once. Crisis figures here are the classifier's and the net's on the training
+crisis examples only. MiniLM embeddings are computed once per text and reused across folds and systems (the
+encoder is deterministic: no figure changes, the folds just train faster).
+
+{quality_table(results.cross_validation)}
+
+![cross-validated quality]({assets}/quality_cv.png)
+
+## Serving
+
+The production stack started by `tests/live_stack.start`: action server and `rasa run` with `endpoints.yml`
+(SQLite tracker store) and `credentials.yml` (REST, socket.io), on loopback. A load generator in the benchmark
+process (asyncio; aiohttp for REST, python-socketio polling clients with the widget's Origin for socket.io)
+simulates visitors, each holding a whole conversation: a greeting, 3-5 held-out FAQ questions, then a booking
+(`/book_consultation`, a name, a 509-555-01xx phone, "weekday mornings", `/inform{{"help_with": "anxiety"}}`, consent
+`/affirm`, confirm `/affirm`). N visitors at once, each starting a new conversation when one ends; a level stops
+after {results.level_seconds:g} s or {results.level_conversations} conversations (a conversation cut off by the time limit
+just stops). Round trip: from sending a message until its last reply (the REST response; for socket.io the
+server's acknowledgement, which follows its last `bot_uttered`). Errors: timeouts ({MESSAGE_TIMEOUT:g} s), refused
+connections, HTTP errors, messages without a reply, bookings without a reference code. Peak RSS: VmHWM of each
+server process during the level (reset before it). The load generator shares the 2 cores with the servers.
+
+{levels_table(results)}
+
+![latency against concurrency]({assets}/latency.png)
+
+### Where a round trip's time goes
+
+Each part timed on its own through the HTTP APIs, one request at a time, against a conversation that has just
+finished a whole visit (each includes a loopback HTTP request):
+
+{breakdown_table(results)}
+
+{profile_section(results.profile)}
+
+### Training and model size
+
+- Training: {training}.
+- Model: `{Path(results.model_path).name}`, {results.model_bytes / 1e6:.1f} MB.
+"""
+
+
+def write(results: Results, docs_dir: Path) -> Path:
+    assets = docs_dir / "benchmarks"
+    assets.mkdir(parents=True, exist_ok=True)
+    plot_quality(results.heldout, "Held-out quality (tests/heldout, tests/crisis)", assets / "quality_heldout.png")
+    plot_quality(results.cross_validation, f"{results.folds}-fold cross-validation on the training data", assets / "quality_cv.png")
+    plot_latency(results, assets / "latency.png")
+    append_history(results, assets / "history.csv")
+    report = docs_dir / "benchmarks.md"
+    report.write_text(markdown(results, "benchmarks"))
+    return report
