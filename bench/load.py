@@ -101,7 +101,7 @@ class SocketVisitor:
             leaving = asyncio.ensure_future(self.client.disconnect())
             if self.client.eio.write_loop_task:  # None if the connection already broke
                 await self.client.eio.write_loop_task  # ends once the goodbye has been posted
-            await self.http.close()
+            await self.http.close()  # ends the pending long-poll
             await leaving
         await self.http.close()
 

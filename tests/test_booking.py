@@ -167,3 +167,20 @@ async def test_cancel_stops_the_form_and_forgets_the_answers(make_tracker, domai
     events = await ActionCancelBooking().run(dispatcher, make_tracker(slots=FILLED, active_loop="booking_form"), domain.as_dict())
     assert ActiveLoop(None) in events and SlotSet("full_name", None) in events
     assert dispatcher.messages[0]["response"] == "utter_booking_cancelled"
+
+
+@pytest.mark.parametrize(
+    "response, payload",
+    [
+        ("utter_ask_help_with", '/inform{"help_with": "anxiety"}'),
+        ("utter_ask_booking_field", '/change_booking{"booking_field": "contact"}'),
+    ],
+)
+async def test_buttons_with_entities_reach_the_visitor_intact(domain, response, payload):
+    """Rasa fills {placeholders} in responses: entity payloads must survive that unchanged."""
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    message = await nlg.generate(response, DialogueStateTracker.from_dict("visitor", [], domain.slots), "rest")
+    assert payload in [button["payload"] for button in message["buttons"]]
