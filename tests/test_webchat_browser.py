@@ -152,7 +152,8 @@ def test_chat_widget_in_the_browser(browser, web_stack):
     driver.refresh()
     driver.find_element(By.CSS_SELECTOR, "#clinic-chat .cc-launcher").click()
     assert active_element_id(driver) == "clinic-chat-input"
-    assert bubbles(driver, "bot") == before_reload
+    # (the panel's opening transition is still running: wait until its text is rendered)
+    wait(driver, lambda d: bubbles(d, "bot") == before_reload, "the reloaded page lost the conversation", 5)
     assert bubbles(driver, "user") == ["what are the side effects of ketamine", "Book a free consultation"]
 
     # Markup typed by the visitor is shown as text and never runs.
