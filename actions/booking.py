@@ -12,7 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.availability import describe, parse_availability
-from actions.booking_fields import HELP_WITH_LABELS, check_consent, check_contact, check_help_with, check_name
+from actions.booking_fields import (
+    HELP_WITH_LABELS, check_consent, check_contact, check_help_with, check_name, plain_text,
+)
 from actions.storage import ConsultationRequest, get_store
 
 logger = logging.getLogger(__name__)
@@ -81,12 +83,13 @@ class ValidateBookingForm(FormValidationAction):
     async def validate_preferred_times(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        text = value if isinstance(value, str) else ""
+        # Kept as typed but without control characters, and read as kept: checked again, it reads the same.
+        text = plain_text(value)
         availability = parse_availability(text, clinic_today())
         if availability.problem:
             return self.rejected("preferred_times", availability.problem, dispatcher, tracker)
         return self.accepted(
-            "preferred_times", tracker, {"preferred_times": text.strip(), "preferred_times_parsed": availability.windows}
+            "preferred_times", tracker, {"preferred_times": text, "preferred_times_parsed": availability.windows}
         )
 
     async def validate_help_with(

@@ -11,7 +11,11 @@ import phonenumbers
 
 MAX_NAME_LENGTH = 100
 MAX_ANSWER_LENGTH = 300
-EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+# An address mail servers accept: at most 254 characters, 64 before the @, domain labels of 1-63
+# letters, digits or inner hyphens, and a top-level domain of letters.
+EMAIL = re.compile(
+    r"^(?=.{1,254}$)[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 EMAIL_CANDIDATE = re.compile(r"\S+@\S*")
 NAME_PREFIX = re.compile(r"^(?:(?:hi|hello|hey)[,! ]+)?(?:my name is|my names|name is|name's|i am|i'm|im|it's|its|this is|call me|it is)\s+", re.IGNORECASE)
 # Letters of any script, with the marks, spaces and punctuation real names use.
@@ -51,7 +55,10 @@ def plain_text(text: Optional[str]) -> str:
 
 
 def check_name(text: Optional[str]) -> Checked:
-    name = NAME_PREFIX.sub("", plain_text(text)).strip(" .,!")
+    name = plain_text(text)
+    # Every lead-in ("hi, my name is I'm ..."): what is kept, checked again, is kept unchanged.
+    while (shorter := NAME_PREFIX.sub("", name).strip(" .,!")) != name:
+        name = shorter
     if len(name) < 2:
         return Checked(problem="I didn't catch a name there.")
     if len(name) > MAX_NAME_LENGTH:
