@@ -10,7 +10,7 @@ from actions.handoff_store import HandoffStore
 from actions.notifier import LogNotifier
 from actions.rasa_api import rasa_api_from_settings
 from actions.storage import RequestStore
-from console import security, templating
+from console import params, security, templating
 from console.config import default_config, generated_secret_key
 from console.models import ConsoleDb
 from console.services import Services
@@ -35,6 +35,7 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         rasa=app.config.get("RASA_API") or rasa_api_from_settings(),
     )
     security.init_app(app)
+    app.url_map.converters["row_id"] = params.RowIdConverter  # before the routes that use it
     for module in (auth, overview, queue, conversations, requests, improve):
         app.register_blueprint(module.blueprint)
     templating.init_app(app)

@@ -19,7 +19,9 @@ def run(args: argparse.Namespace) -> int:
 
     port = int(settings.get("CONSOLE_PORT"))
     print(f"Staff console: http://127.0.0.1:{port}/  (Ctrl+C stops)", flush=True)
-    waitress.serve(create_app(), host="127.0.0.1", port=port, threads=8)
+    app = create_app()
+    # waitress refuses over-long bodies too, including chunked ones whose length is not announced.
+    waitress.serve(app, host="127.0.0.1", port=port, threads=8, max_request_body_size=app.config["MAX_CONTENT_LENGTH"])
     return 0
 
 

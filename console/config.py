@@ -1,4 +1,5 @@
 """The console's configuration, from the environment (actions/settings.py, .env.example)."""
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict
@@ -6,6 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from actions import settings
 from actions.clinic_profile import load_profile
+
+DEFAULT_MAX_REQUEST_KB = 64  # the largest form is a 4,000-character note; a reply is 2,000 characters
 
 
 def tracker_store_url() -> str:
@@ -23,6 +26,16 @@ def profile_timezone() -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def max_request_bytes() -> int:
+    """CONSOLE_MAX_REQUEST_KB (default 64): the largest request body the console reads.
+
+    Read here rather than through actions/settings.py: only the console uses it."""
+    raw = os.environ.get("CONSOLE_MAX_REQUEST_KB", "").strip() or str(DEFAULT_MAX_REQUEST_KB)
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10240:
+        raise ValueError(f"CONSOLE_MAX_REQUEST_KB: expected a number of kilobytes from 1 to 10240, not {raw!r}.")
+    return int(raw) * 1024
+
+
 def default_config() -> Dict[str, Any]:
     return {
         "DATA_DIR": settings.get("DATA_DIR"),
@@ -38,7 +51,9 @@ def default_config() -> Dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": settings.get("CONSOLE_SECURE_COOKIES").lower() == "true",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
-        "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Bodies over this are refused with a 413 before they are read (waitress too, see __main__).
+        "MAX_CONTENT_LENGTH": max_request_bytes(),
+        "MAX_FORM_MEMORY_SIZE": max_request_bytes(),
         # The CSRF token lives as long as the sign-in (a queue page stays open all day).
         "WTF_CSRF_TIME_LIMIT": None,
         # Flask-WTF's HTTPS Referer check cannot work with Referrer-Policy: no-referrer; the token and

@@ -1,16 +1,17 @@
 """Sign-in required everywhere, CSRF on every state change, security headers, and clear errors."""
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestURITooLarge
 
 from actions.rasa_api import RasaApiError
 from console.accounts import load_user
 from console.services import services
 
 PUBLIC_ENDPOINTS = {"auth.login", "static"}
+MAX_QUERY_STRING = 8 * 1024  # bytes; the longest the console makes is a filtered list's page link
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -35,6 +36,36 @@ def local_path(target: str, fallback: str) -> str:
     if not target or parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
         return fallback
     return target
+
+
+def _wsgi_bytes(value: str) -> bytes:
+    """A WSGI string (PATH_INFO: bytes decoded as latin-1) back to its bytes."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:  # a server that decoded it already
+        return value.encode("utf-8", "surrogatepass")
+
+
+def refuse_malformed_request():
+    """Before anything else (sign-in, CSRF, the views), so that it costs nothing: a body over the
+    size limit is refused unread (413), an over-long query string gets a 414, and a path, query string
+    or form that is not UTF-8 or holds a NUL character a 400 (nothing the console stores may hold them)."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge(f"Requests are limited to {limit // 1024} KB.")
+    if len(request.query_string) > MAX_QUERY_STRING:
+        raise RequestURITooLarge(f"The address is too long (at most {MAX_QUERY_STRING // 1024} KB of parameters).")
+    parts = {"address": _wsgi_bytes(request.environ.get("PATH_INFO", "")),
+             "query string": unquote_to_bytes(request.query_string)}
+    if request.mimetype == "application/x-www-form-urlencoded":
+        parts["form"] = unquote_to_bytes(request.get_data(cache=True).replace(b"+", b" "))
+    for name, raw in parts.items():
+        try:
+            decoded = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(f"The {name} is not valid UTF-8.") from None
+        if "\x00" in decoded:
+            raise BadRequest(f"The {name} contains a NUL character.")
 
 
 def unauthorized():
@@ -79,6 +110,7 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     login_manager.user_loader(lambda user_id: load_user(services().db, user_id))
     login_manager.unauthorized_handler(unauthorized)
+    app.before_request(refuse_malformed_request)
     # Registered before CSRFProtect: a signed-out request is sent to sign in before any token check.
     app.before_request(require_sign_in)
     CSRFProtect(app)

@@ -1,11 +1,25 @@
 """Template filters. Autoescaping stays on: visitor text is never marked safe."""
+import re
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from flask import Flask
+from markupsafe import Markup
 
 from console.params import clinic_timezone
 from console.privacy import mask
+
+
+# Control characters other than tab and line breaks: not valid in HTML, and a terminal reading the
+# page would obey escape sequences.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def without_controls(value: Any) -> Any:
+    """Every {{ value }} of a page, before autoescaping: text without control characters."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return CONTROL_CHARACTERS.sub("", value)
+    return value
 
 
 def masked(text: str, revealed: bool = False) -> str:
@@ -23,3 +37,4 @@ def confidence(value: Optional[float]) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(masked=masked, local_time=local_time, confidence=confidence)
+    app.jinja_env.finalize = without_controls

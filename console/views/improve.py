@@ -66,10 +66,8 @@ def index():
 
 @blueprint.route("/improve/label", methods=["POST"])
 def label():
-    event_id = request.form.get("event_id", "")
-    if not event_id.isdigit():
-        abort(400, "event_id: expected a message number.")
-    message = services().tracker.unrecognised_message(int(event_id)) or abort(404, "There is no such message in the inbox.")
+    event_id = params.row_id(request.form, "event_id")
+    message = services().tracker.unrecognised_message(event_id) or abort(404, "There is no such message in the inbox.")
     chosen = chosen_label()
     with services().db.session() as session:
         entry = session.scalar(select(NluLabel).where(NluLabel.event_id == message.id)) or NluLabel(event_id=message.id)

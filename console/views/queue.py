@@ -1,7 +1,7 @@
 """The live handoff queue: visitors waiting for a person, taking over, replying, handing back."""
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.exceptions import BadRequest, Conflict
+from werkzeug.exceptions import Conflict
 
 from actions.handoff import ENDED_INTENT
 from actions.handoff_store import HandoffTicket
@@ -56,7 +56,7 @@ def tickets_json():
     return jsonify(tickets=[ticket_json(ticket) for ticket in open_tickets()])
 
 
-@blueprint.route("/tickets/<int:ticket_id>")
+@blueprint.route("/tickets/<row_id:ticket_id>")
 def ticket(ticket_id: int):
     """The transcript and reply box; the page's script loads and refreshes the messages."""
     ticket = ticket_or_404(ticket_id)
@@ -66,15 +66,13 @@ def ticket(ticket_id: int):
     )
 
 
-@blueprint.route("/tickets/<int:ticket_id>/messages.json")
+@blueprint.route("/tickets/<row_id:ticket_id>/messages.json")
 def messages_json(ticket_id: int):
     """The ticket's state and the conversation's messages after event `after` (polled by the page)."""
     ticket = ticket_or_404(ticket_id)
-    after = request.args.get("after", "0")
-    if not after.isdigit():
-        raise BadRequest("after: expected a message number.")
+    after = params.row_id(request.args, "after", "0")
     show_contacts = bool(revealed([ticket.conversation_id]))
-    messages = services().tracker.transcript(ticket.conversation_id, int(after))
+    messages = services().tracker.transcript(ticket.conversation_id, after)
     return jsonify(
         status=ticket.status,
         assigned_staff=ticket.assigned_staff or "",
@@ -87,7 +85,7 @@ def messages_json(ticket_id: int):
     )
 
 
-@blueprint.route("/tickets/<int:ticket_id>/take-over", methods=["POST"])
+@blueprint.route("/tickets/<row_id:ticket_id>/take-over", methods=["POST"])
 def take_over(ticket_id: int):
     ticket = ticket_or_404(ticket_id)
     if not services().handoffs.take_over(ticket.id, current_user.username):
@@ -95,12 +93,10 @@ def take_over(ticket_id: int):
     return redirect(url_for("queue.ticket", ticket_id=ticket.id))
 
 
-@blueprint.route("/tickets/<int:ticket_id>/reply", methods=["POST"])
+@blueprint.route("/tickets/<row_id:ticket_id>/reply", methods=["POST"])
 def reply(ticket_id: int):
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest('Send JSON: {"text": "..."}.')
-    text = params.text(body, "text", MAX_REPLY_LENGTH, required=True)
+    body = params.json_object('Send JSON: {"text": "..."}.')
+    text = params.text(body, "text", MAX_REPLY_LENGTH, required=True, message=True)
     ticket = ticket_or_404(ticket_id)
     if not can_reply(ticket):
         raise Conflict("Only the staff member who took over an active handoff can reply.")
@@ -108,12 +104,12 @@ def reply(ticket_id: int):
     return jsonify(sent=True)
 
 
-@blueprint.route("/tickets/<int:ticket_id>/hand-back", methods=["POST"])
+@blueprint.route("/tickets/<row_id:ticket_id>/hand-back", methods=["POST"])
 def hand_back(ticket_id: int):
     return finish(ticket_id, "handed_back", "The assistant is back in the conversation.")
 
 
-@blueprint.route("/tickets/<int:ticket_id>/close", methods=["POST"])
+@blueprint.route("/tickets/<row_id:ticket_id>/close", methods=["POST"])
 def close(ticket_id: int):
     return finish(ticket_id, "closed_by_staff", "Handoff closed; the assistant is back in the conversation.")
 

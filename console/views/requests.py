@@ -27,7 +27,7 @@ def index():
 @blueprint.route("/requests/<reference_code>/status", methods=["POST"])
 def update_status(reference_code: str):
     status = params.choice(request.form, "status", STATUSES, required=True)
-    notes = params.text(request.form, "notes", MAX_NOTES_LENGTH)
+    notes = params.text(request.form, "notes", MAX_NOTES_LENGTH, message=True)
     try:
         services().requests.update_status(reference_code, status, notes)
     except LookupError:
