@@ -26,6 +26,15 @@ DEFAULTS = {
     # closes them after 5 s idle, and a reply racing that close was lost under load ("Cannot
     # write to closing transport"; make bench: 10-11 lost replies at 100 visitors, 0 with 75 s).
     "SANIC_KEEP_ALIVE_TIMEOUT": "75",
+    # Bad input and floods (rasa_server/, channels/rest.py, rasa_sdk_plugins/): the largest request
+    # body the Rasa server reads (bytes; larger gets 413), the longest message it processes, and how
+    # many messages one IP address (web chat) and one conversation (every channel) may send a minute
+    # (0: no limit). The action server's own bound is ACTION_SERVER_MAX_REQUEST_BYTES (4 MiB).
+    "SANIC_REQUEST_MAX_SIZE": "262144",
+    "MAX_MESSAGE_CHARS": "2000",
+    "RATE_LIMIT_IP_PER_MINUTE": "120",
+    "RATE_LIMIT_SENDER_PER_MINUTE": "30",
+    "ACTION_SERVER_MAX_REQUEST_BYTES": str(4 * 1024 * 1024),
     "CLINIC_PROFILE_PATH": str(PROJECT_DIR / "clinic_profile.yml"),
     "BOOKING_SPOOL_PATH": str(DATA_DIR / "booking_spool.jsonl"),
     "BOOKING_SPOOL_RETRY_SECONDS": "30",

@@ -13,6 +13,7 @@ import itertools
 import random
 import re
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,8 +185,10 @@ async def run_level(
         async def visitor_loop(index: int) -> None:
             await asyncio.sleep(index * think_seconds / visitors)  # visitors arrive spread over one think time
             while time.monotonic() < deadline and (number := next(numbers)) < max_conversations:
-                sender = f"bench-{run_id}-{number}"
-                visitor = RestVisitor(assistant, http, sender) if channel == "rest" else SocketVisitor(assistant, sender)
+                if channel == "rest":
+                    visitor = RestVisitor(assistant, http, f"bench-{run_id}-{number}")
+                else:  # the widget's own kind of session id (channels/socketio.py refuses others)
+                    visitor = SocketVisitor(assistant, uuid.uuid4().hex)
                 await converse(visitor, visitor_script(rng, questions, number), think_seconds, deadline, result)
 
         await asyncio.gather(*(visitor_loop(index) for index in range(visitors)))

@@ -1,5 +1,11 @@
-"""The website chat widget's Socket.IO channel, accepting only the origins in ALLOWED_ORIGINS."""
+"""The website chat widget's Socket.IO channel.
+
+Accepts only the origins in ALLOWED_ORIGINS; refuses connections and messages from an IP address
+over RATE_LIMIT_IP_PER_MINUTE; ignores (with a log line) messages that are not of the widget's shape.
+"""
 import asyncio
+import logging
+import re
 from typing import Any, Dict, Optional, Tuple
 
 from rasa.core.channels.channel import InputChannel
@@ -8,6 +14,27 @@ from sanic import Blueprint
 from socketio import AsyncServer
 
 from channels.webhook_guard import OnNewMessage
+from rasa_server.rate_limit import client_ip, ip_limiter
+
+logger = logging.getLogger(__name__)
+
+# A web chat session is the random 32-hex-digit id the widget (or Rasa) makes. Any other id is
+# refused: it could name another channel's conversation, such as an SMS sender's phone number.
+SESSION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def message_event_problem(data: Any) -> Optional[str]:
+    """What is wrong with a widget message event, or None when it is well formed."""
+    if not isinstance(data, dict):
+        return "not an object"
+    session_id, message, metadata = data.get("session_id"), data.get("message"), data.get("metadata")
+    if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
+        return "no valid session_id"
+    if not isinstance(message, str):
+        return "message is not a string"
+    if metadata is not None and not isinstance(metadata, dict):
+        return "metadata is not an object"
+    return None
 
 
 class OriginCheckedSocketIOInput(SocketIOInput):
@@ -36,4 +63,44 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             return asyncio.ensure_future(AsyncServer.enter_room(server, sid, room, namespace))
 
         server.enter_room = enter_room
+        self._guard_handlers(server)
         return blueprint
+
+    def _guard_handlers(self, server: AsyncServer) -> None:
+        handlers = server.handlers[self.namespace or "/"]
+        rasa_connect, rasa_disconnect = handlers["connect"], handlers["disconnect"]
+        rasa_session_request, rasa_message = handlers["session_request"], handlers[self.user_message_evt]
+        addresses: Dict[str, str] = {}
+
+        async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            address = client_ip(environ["sanic.request"])
+            if not ip_limiter().allow(address):
+                logger.warning("Refused a chat connection: %s is over its rate limit.", address)
+                return False
+            addresses[sid] = address
+            return await rasa_connect(sid, environ, auth)
+
+        async def disconnect(sid: str) -> None:
+            addresses.pop(sid, None)
+            await rasa_disconnect(sid)
+
+        async def session_request(sid: str, data: Any) -> None:
+            session_id = data.get("session_id") if isinstance(data, dict) else None
+            if session_id is not None and not (isinstance(session_id, str) and SESSION_ID.fullmatch(session_id)):
+                logger.warning("Socket %s asked for a malformed session id: a new session is made instead.", sid)
+                data = {}
+            await rasa_session_request(sid, data if isinstance(data, dict) else {})
+
+        async def message(sid: str, data: Any) -> None:
+            problem = message_event_problem(data)
+            if problem:
+                logger.warning("Ignored a chat message event from socket %s: %s.", sid, problem)
+                return
+            if not ip_limiter().allow(addresses.get(sid, sid)):
+                logger.warning("Ignored a chat message from socket %s: its address is over its rate limit.", sid)
+                return
+            await rasa_message(sid, data)
+
+        handlers.update({
+            "connect": connect, "disconnect": disconnect, "session_request": session_request, self.user_message_evt: message,
+        })

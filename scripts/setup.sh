@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs; does nothing that is already done:
 #   - .venv with Python 3.10 and the pinned Python packages (requirements.lock);
-#   - Debian's chromium + chromium-driver for the browser tests (needs root or sudo);
+#   - Debian's chromium + chromium-driver for the browser tests, and postgresql + redis-server for
+#     the production tests (tests/test_production.py starts its own servers on loopback; needs root or sudo);
 #   - the web chat widget's npm packages (web/package-lock.json), built into web/dist.
 # Everything comes from the package registries; nothing is downloaded at run time.
 set -euo pipefail
@@ -32,6 +33,8 @@ fi
 debian_packages=()
 command -v chromium >/dev/null 2>&1 || debian_packages+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || debian_packages+=(chromium-driver)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || debian_packages+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || debian_packages+=(redis-server)
 if [ ${#debian_packages[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${debian_packages[*]}"
   if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else

@@ -71,9 +71,12 @@ def start(data_dir: Path, extra_env: Dict[str, str] = None) -> LiveAssistant:
         "DATA_DIR": str(data_dir),
         "TRACKER_DB_PATH": str(data_dir / "tracker.db"),
         "DATABASE_URL": f"sqlite:///{data_dir / 'clinic.db'}",
+        "BOOKING_SPOOL_PATH": str(data_dir / "booking_spool.jsonl"),
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        # Every test client shares 127.0.0.1: the per-IP limit is tested by the tests that set it.
+        "RATE_LIMIT_IP_PER_MINUTE": "0",
         **(extra_env or {}),
     }
     with_env = [sys.executable, str(PROJECT_DIR / "scripts" / "with_env.py")]

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from types import SimpleNamespace
 from typing import Dict, List
 
@@ -219,16 +220,34 @@ async def join_session(client: socketio.AsyncClient, session_id: str) -> "asynci
 async def test_widget_replies_reach_every_connection_of_the_session(live_assistant):
     first = await connect(live_assistant, ALLOWED_ORIGIN)
     second = await connect(live_assistant, ALLOWED_ORIGIN)
+    session_id = uuid.uuid4().hex  # as the widget makes them
     try:
-        first_inbox = await join_session(first, "widget-session")
-        second_inbox = await join_session(second, "widget-session")
-        await first.emit("user_uttered", {"message": "hi", "session_id": "widget-session"})
+        first_inbox = await join_session(first, session_id)
+        second_inbox = await join_session(second, session_id)
+        await first.emit("user_uttered", {"message": "hi", "session_id": session_id})
 
         assert (await asyncio.wait_for(first_inbox.get(), timeout=60))["text"]
         assert (await asyncio.wait_for(second_inbox.get(), timeout=60))["text"]
     finally:
         # Together: one after the other, the second waits out the server's 25 s long-poll.
         await asyncio.gather(first.disconnect(), second.disconnect())
+
+
+async def test_widget_cannot_enter_another_channels_conversation(live_assistant):
+    """An SMS conversation's id is the sender's phone number: a web visitor must not be able to use it."""
+    client = await connect(live_assistant, ALLOWED_ORIGIN)
+    try:
+        confirmed: "asyncio.Future[str]" = asyncio.get_running_loop().create_future()
+        client.on("session_confirm", confirmed.set_result)
+        await client.emit("session_request", {"session_id": "+15095550142"})
+        given = await asyncio.wait_for(confirmed, timeout=10)
+        assert given != "+15095550142" and len(given) == 32  # a fresh session instead
+        await client.emit("user_uttered", {"message": "hi", "session_id": "+15095550142"})
+        await asyncio.sleep(2)
+        with urllib.request.urlopen(live_assistant.api("/conversations/%2B15095550142/tracker")) as response:
+            assert not [e for e in json.loads(response.read())["events"] if e["event"] == "user"]
+    finally:
+        await client.disconnect()
 
 
 async def test_widget_socket_refuses_other_origins(live_assistant):

@@ -1,0 +1,65 @@
+"""The REST channel (`/webhooks/rest/webhook`), with its input checked and a per-IP limit.
+
+Rasa's own answers 500 to a body that is not a JSON object, files messages without a `sender` under
+one shared conversation "default", and lets the caller name the input channel. This one answers a
+clear 400 instead, requires a sender, always records the channel as "rest", and answers 429 to an
+IP address over RATE_LIMIT_IP_PER_MINUTE.
+"""
+import json
+import logging
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.webhook_guard import OnNewMessage
+from rasa_server.rate_limit import client_ip, ip_limiter
+
+logger = logging.getLogger(__name__)
+
+MAX_SENDER_CHARS = 128
+
+
+def message_call_problem(body: Any) -> Optional[str]:
+    """What is wrong with a REST message call, or None when it is well formed."""
+    if not isinstance(body, dict):
+        return 'The body must be a JSON object: {"sender": "...", "message": "..."}.'
+    sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+    if not isinstance(sender, str) or not sender.strip():
+        return '"sender" must be a non-empty string identifying the conversation.'
+    if len(sender) > MAX_SENDER_CHARS or not sender.isprintable():
+        return f'"sender" must be at most {MAX_SENDER_CHARS} printable characters.'
+    if not isinstance(message, str):
+        return '"message" must be a string.'
+    if metadata is not None and not isinstance(metadata, dict):
+        return '"metadata" must be a JSON object when given.'
+    return None
+
+
+class CheckedRestInput(RestInput):
+    """Listed in credentials.yml as channels.rest.CheckedRestInput; its name stays "rest"."""
+
+    def _extract_input_channel(self, req: Request) -> Text:
+        return self.name()
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+
+        @blueprint.on_request
+        async def check_message_call(request: Request) -> Optional[HTTPResponse]:
+            if request.method != "POST":
+                return None
+            if not ip_limiter().allow(client_ip(request)):
+                return response.json({"error": "Too many messages from this address; wait a minute."}, status=429)
+            try:
+                body = json.loads(request.body)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                return response.json({"error": "The body must be valid JSON in UTF-8."}, status=400)
+            problem = message_call_problem(body)
+            if problem:
+                return response.json({"error": problem}, status=400)
+            return None
+
+        return blueprint

@@ -1,0 +1,86 @@
+"""Action-server extensions, found by rasa_sdk's own plugin discovery (a package of this name).
+
+The action server (`rasa run actions`) only listens on a private address, but it still answers
+bad input clearly: a call that is not an action call of Rasa's shape gets a 400 saying what is
+wrong, a body over ACTION_SERVER_MAX_REQUEST_BYTES a 413, and an unexpected error a 500 that does
+not echo the request back (rasa_sdk's own handler returns the whole tracker, personal data
+included, in the error body).
+"""
+import json
+import logging
+import os
+import zlib
+from typing import Any, Optional
+
+import pluggy
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+hookimpl = pluggy.HookimplMarker("rasa_sdk")
+
+DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024  # a long conversation's tracker with the domain: well under
+
+
+def action_call_problem(call: Any) -> Optional[str]:
+    """What is wrong with an action call (Rasa's request to /webhook), or None when it is well formed."""
+    if not isinstance(call, dict):
+        return "The body must be a JSON object."
+    if not isinstance(call.get("next_action"), str) or not call["next_action"]:
+        return '"next_action" must be the name of an action.'
+    if "version" in call and not isinstance(call["version"], str):
+        return '"version" must be a string.'
+    if "domain" in call and not isinstance(call["domain"], dict):
+        return '"domain" must be an object.'
+    tracker = call.get("tracker")
+    if not isinstance(tracker, dict) or not isinstance(tracker.get("sender_id"), str):
+        return '"tracker" must be an object with a "sender_id" string.'
+    expected = {"slots": dict, "latest_message": dict, "active_loop": dict, "events": list}
+    for key, kind in expected.items():
+        if tracker.get(key) is not None and not isinstance(tracker[key], kind):
+            return f'"tracker.{key}" must be {"an object" if kind is dict else "a list"}.'
+    if not all(isinstance(event, dict) for event in tracker.get("events") or []):
+        return '"tracker.events" must be a list of objects.'
+    return None
+
+
+def read_action_call(request: Request, max_bytes: int) -> Any:
+    body = request.body
+    if request.headers.get("Content-Encoding") == "deflate":
+        decompressor = zlib.decompressobj()
+        body = decompressor.decompress(body, max_bytes)
+        if decompressor.unconsumed_tail:
+            raise ValueError("decompressed body too large")
+    return json.loads(body)
+
+
+class ActionServerInputChecks:
+    @hookimpl
+    def attach_sanic_app_extensions(self, app: Sanic) -> None:
+        max_bytes = int(os.environ.get("ACTION_SERVER_MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES)
+        app.config.REQUEST_MAX_SIZE = max_bytes
+
+        @app.on_request
+        async def check_action_call(request: Request) -> Optional[HTTPResponse]:
+            if request.method != "POST" or request.path != "/webhook":
+                return None
+            try:
+                call = read_action_call(request, max_bytes)
+            except (ValueError, UnicodeDecodeError, RecursionError, zlib.error):
+                return response.json({"error": "The body must be a JSON action call in UTF-8."}, status=400)
+            problem = action_call_problem(call)
+            if problem:
+                logger.warning("Refused an action call: %s", problem)
+                return response.json({"error": problem}, status=400)
+            return None
+
+        async def unexpected_error(request: Request, exception: Exception) -> HTTPResponse:
+            logger.error("Error while handling %s %s", request.method, request.path, exc_info=exception)
+            return response.json({"error": "The action server could not handle this request."}, status=500)
+
+        app.error_handler.add(Exception, unexpected_error)
+
+
+def init_hooks(manager: pluggy.PluginManager) -> None:
+    manager.register(ActionServerInputChecks())

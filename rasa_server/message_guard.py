@@ -1,0 +1,115 @@
+"""What every visitor message passes through before and after Rasa handles it.
+
+Replaces `Agent.handle_message` (Rasa 3.6 has no hook there) with the same steps, guarded:
+- control characters are removed from the text; a text longer than MAX_MESSAGE_CHARS is not
+  processed and the visitor is asked to shorten it;
+- a conversation sending more than RATE_LIMIT_SENDER_PER_MINUTE messages is told to slow down
+  (once a minute) and the extra messages are not processed;
+- when the lock store (Redis) or the tracker store (the database) cannot be reached, the error is
+  logged clearly, the visitor is asked to try again (with the crisis numbers, since the message
+  could not be read), and the conversation is left untouched;
+- when a call to the action server failed, the visitor gets an apology and the offer of a person,
+  or the crisis response if the message was a crisis: never silence. The reply is kept in the
+  conversation so that staff see it.
+"""
+import logging
+import os
+import re
+from typing import Any, Dict, List, Optional, Text
+
+import redis
+import sqlalchemy.exc
+from rasa.core.actions.action import create_bot_utterance
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.lock_store import LockError
+from rasa.shared.core.events import Event, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import ConnectionException
+
+from rasa_server.action_calls import FailedActionCalls, current_failures
+from rasa_server.rate_limit import sender_limiter, slow_down_notice_limiter
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_MESSAGE_CHARS = 2000
+# C0 and C1 control characters except tab and newline, plus DEL.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+STORE_ERRORS = (LockError, ConnectionException, redis.exceptions.RedisError, sqlalchemy.exc.SQLAlchemyError)
+
+
+def max_message_chars() -> int:
+    value = os.environ.get("MAX_MESSAGE_CHARS", "").strip()
+    return int(value) if value else DEFAULT_MAX_MESSAGE_CHARS
+
+
+async def handle_message(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+    if not self.is_ready():
+        logger.info("Ignoring message as there is no agent to handle it.")
+        return None
+    if message.text is not None:
+        message.text = CONTROL_CHARACTERS.sub(" ", str(message.text)).strip()
+        if len(message.text) > max_message_chars():
+            await _say(self, message, "utter_message_too_long")
+            return None
+    if not sender_limiter().allow(message.sender_id):
+        logger.warning("Conversation %s is over its message rate limit: message not processed.", message.sender_id)
+        if slow_down_notice_limiter().allow(message.sender_id):
+            await _say(self, message, "utter_slow_down")
+        return None
+
+    failures = FailedActionCalls()
+    current_failures.set(failures)
+    try:
+        async with self.lock_store.lock(message.sender_id):
+            result = await self.processor.handle_message(message)
+            if failures.action_names:
+                await _answer_failed_action_calls(self, message, failures)
+            return result
+    except STORE_ERRORS as error:
+        logger.error(
+            "Message of conversation %s not processed: the lock store or tracker store is unreachable "
+            "(%s: %s). The visitor was asked to try again; the conversation was not changed.",
+            message.sender_id, type(error).__name__, error,
+        )
+        await _say(self, message, "utter_service_unavailable")
+        return None
+
+
+async def _say(agent: Agent, message: UserMessage, response_name: str) -> Dict[Text, Any]:
+    """Sends a domain response without touching the stored conversation (which may be unreachable)."""
+    tracker = DialogueStateTracker(message.sender_id, agent.domain.slots)
+    return await _send(agent, message.output_channel, tracker, response_name)
+
+
+async def _send(
+    agent: Agent, output_channel: OutputChannel, tracker: DialogueStateTracker, response_name: str
+) -> Dict[Text, Any]:
+    response = await agent.processor.nlg.generate(response_name, tracker, output_channel.name())
+    if response is None:
+        logger.error("The model's domain has no response %s: retrain the model (make train).", response_name)
+        return {}
+    await output_channel.send_response(tracker.sender_id, response)
+    return response
+
+
+async def _answer_failed_action_calls(agent: Agent, message: UserMessage, failures: FailedActionCalls) -> None:
+    is_crisis = failures.intent_name == "crisis"
+    logger.error(
+        "Action server call(s) %s failed in conversation %s; the visitor got the %s.",
+        ", ".join(failures.action_names), message.sender_id,
+        "crisis response" if is_crisis else "apology and the offer of a person",
+    )
+    tracker = await agent.processor.get_tracker(message.sender_id)
+    response_name = "utter_crisis" if is_crisis else "utter_action_server_unavailable"
+    response = await _send(agent, message.output_channel, tracker, response_name)
+    events: List[Event] = [create_bot_utterance({**response, "utter_action": response_name})]
+    if is_crisis:
+        events.append(SlotSet("crisis_flagged", True))  # flagged for staff review, as the action would have
+    for event in events:
+        tracker.update(event)
+    await agent.processor.save_tracker(tracker)
+
+
+def install() -> None:
+    Agent.handle_message = handle_message

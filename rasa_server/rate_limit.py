@@ -1,0 +1,83 @@
+"""Sliding-window limits on how often one key (a visitor's IP address, a conversation) may send.
+
+The well-kept `limits` library would do this, but it needs a newer `packaging` than Rasa 3.6
+allows. Counts live in each Rasa server's memory: with N replicas a key can get up to N times a
+limit, so the reverse proxy's own limit (deploy/nginx) is the bound shared by all replicas.
+"""
+import os
+import time
+from collections import OrderedDict, deque
+from functools import lru_cache
+from typing import Callable, Deque
+
+from sanic.request import Request
+
+DEFAULT_IP_PER_MINUTE = 120
+DEFAULT_SENDER_PER_MINUTE = 30
+
+
+class SlidingWindowLimiter:
+    """At most `per_minute` hits per key in any 60 seconds; 0 turns the limit off.
+
+    Memory is bounded: beyond `max_keys` keys the least recently seen key is forgotten.
+    """
+
+    def __init__(
+        self, per_minute: int, max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.per_minute = per_minute
+        self.max_keys = max_keys
+        self.clock = clock
+        self._hits: "OrderedDict[str, Deque[float]]" = OrderedDict()
+
+    def allow(self, key: str) -> bool:
+        if self.per_minute <= 0:
+            return True
+        now = self.clock()
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = deque()
+            if len(self._hits) > self.max_keys:
+                self._hits.popitem(last=False)
+        else:
+            self._hits.move_to_end(key)
+        while hits and hits[0] <= now - 60.0:
+            hits.popleft()
+        if len(hits) >= self.per_minute:
+            return False
+        hits.append(now)
+        return True
+
+
+def per_minute_setting(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of requests per minute (0: no limit), not {value!r}")
+
+
+@lru_cache(maxsize=None)
+def ip_limiter() -> SlidingWindowLimiter:
+    """Requests per visitor IP on the web chat endpoints (REST and Socket.IO)."""
+    return SlidingWindowLimiter(per_minute_setting("RATE_LIMIT_IP_PER_MINUTE", DEFAULT_IP_PER_MINUTE))
+
+
+@lru_cache(maxsize=None)
+def sender_limiter() -> SlidingWindowLimiter:
+    """Messages per conversation, on every channel."""
+    return SlidingWindowLimiter(per_minute_setting("RATE_LIMIT_SENDER_PER_MINUTE", DEFAULT_SENDER_PER_MINUTE))
+
+
+@lru_cache(maxsize=None)
+def slow_down_notice_limiter() -> SlidingWindowLimiter:
+    """A conversation over its limit is told so once a minute, not once per dropped message."""
+    return SlidingWindowLimiter(1)
+
+
+def client_ip(request: Request) -> str:
+    """The visitor's address: from the proxy's X-Forwarded-For only when Sanic is told to trust it
+    (SANIC_PROXIES_COUNT or SANIC_REAL_IP_HEADER), else the connection's own address."""
+    return request.remote_addr or request.ip
