@@ -54,6 +54,9 @@ DEFAULTS = {
     "CONVERSATION_RETENTION_DAYS": "90",
     # Channels (credentials.yml): an empty secret leaves its channel refusing every request.
     "ALLOWED_ORIGINS": "http://127.0.0.1:8080,http://localhost:8080",
+    # Several Rasa replicas: a Redis URL through which they pass web chat messages to each other's
+    # sockets (redis://:password@host:6379/2). Empty: one replica, no queue.
+    "SOCKETIO_MESSAGE_QUEUE_URL": "",
     **dict.fromkeys(
         [
             "FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN",

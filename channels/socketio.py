@@ -2,6 +2,8 @@
 
 Accepts only the origins in ALLOWED_ORIGINS; refuses connections and messages from an IP address
 over RATE_LIMIT_IP_PER_MINUTE; ignores (with a log line) messages that are not of the widget's shape.
+With several Rasa replicas, SOCKETIO_MESSAGE_QUEUE_URL (Redis) carries a message sent by any replica
+(a staff reply through the HTTP API, say) to the replica that holds the visitor's socket.
 """
 import asyncio
 import logging
@@ -11,7 +13,7 @@ from typing import Any, Dict, Optional, Tuple
 from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from channels.webhook_guard import OnNewMessage
 from rasa_server.rate_limit import client_ip, ip_limiter
@@ -41,12 +43,14 @@ class OriginCheckedSocketIOInput(SocketIOInput):
     """Credentials as Rasa's socketio channel, plus `allowed_origins` (comma-separated)."""
 
     allowed_origins: Tuple[str, ...] = ()
+    message_queue_url: str = ""
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         channel = super().from_credentials(credentials)
         origins = (credentials or {}).get("allowed_origins") or ""
         channel.allowed_origins = tuple(origin.strip() for origin in origins.split(",") if origin.strip())
+        channel.message_queue_url = ((credentials or {}).get("message_queue_url") or "").strip()
         return channel
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
@@ -63,6 +67,11 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             return asyncio.ensure_future(AsyncServer.enter_room(server, sid, room, namespace))
 
         server.enter_room = enter_room
+        if self.message_queue_url:
+            # Before the first connection, when python-socketio initialises its client manager.
+            manager = AsyncRedisManager(self.message_queue_url)
+            manager.set_server(server)
+            server.manager = manager
         self._guard_handlers(server)
         return blueprint
 

@@ -240,6 +240,7 @@ def start(replicas: int = 2, extra_env: Optional[Dict[str, str]] = None) -> Prod
         "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(postgres.port), "POSTGRES_DB": postgres.db,
         "POSTGRES_USER": postgres.user, "POSTGRES_PASSWORD": postgres.password,
         "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis.port), "REDIS_PASSWORD": redis.password,
+        "SOCKETIO_MESSAGE_QUEUE_URL": f"redis://:{redis.password}@127.0.0.1:{redis.port}/2",
         # The clinic's tables live in the same database; the action server reaches it through the link.
         "DATABASE_URL": postgres.url(link.port),
         "BOOKING_SPOOL_PATH": str(data_dir / "booking_spool.jsonl"),

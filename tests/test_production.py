@@ -9,10 +9,12 @@ import http.client
 import json
 import re
 import time
+import uuid
 from typing import Any, Dict, List
 
 import aiohttp
 import pytest
+import socketio
 import sqlalchemy as sa
 
 from tests import production_stack
@@ -89,6 +91,38 @@ def test_a_conversation_alternating_between_replicas_keeps_its_state(stack):
     assert say(stack, 0, handed_off, "/affirm"), "the handoff start says what happens next"
     assert tracker(stack, 1, handed_off)["paused"] is True
     assert say(stack, 1, handed_off, "hello? is anyone there") == []  # paused on both: staff answer, not the bot
+
+
+def test_a_staff_message_sent_through_one_replica_reaches_a_web_chat_held_by_the_other(stack):
+    origin = stack.env.get("ALLOWED_ORIGINS", "http://127.0.0.1:8080").split(",")[0]
+    session_id = uuid.uuid4().hex
+
+    async def chat() -> List[Dict[str, Any]]:
+        client = socketio.AsyncClient(reconnection=False)
+        received: "asyncio.Queue[Dict[str, Any]]" = asyncio.Queue()
+        confirmed = asyncio.Event()
+        client.on("bot_uttered", received.put_nowait)
+        client.on("session_confirm", lambda _: confirmed.set())
+        await client.connect(stack.url(1), headers={"Origin": origin}, transports=["polling"], wait_timeout=10)
+        try:
+            await client.emit("session_request", {"session_id": session_id})
+            await asyncio.wait_for(confirmed.wait(), 10)
+            await client.emit("user_uttered", {"message": "hello", "session_id": session_id})
+            greeting = await asyncio.wait_for(received.get(), 60)
+            staff = {"event": "bot", "text": "Hi, this is Dana from the clinic.", "metadata": {"sender_name": "Dana"}}
+            async with aiohttp.ClientSession() as http:
+                url = stack.api(0, f"/conversations/{session_id}/tracker/events?execute_side_effects=true&output_channel=latest")
+                async with http.post(url, json=[staff]) as response:
+                    assert response.status == 200
+            later = []
+            while not any(message.get("text") == staff["text"] for message in later):
+                later.append(await asyncio.wait_for(received.get(), 30))
+            return [greeting, *later]
+        finally:
+            await client.disconnect()
+
+    messages = asyncio.run(chat())
+    assert messages[0]["text"].startswith("Hi") and messages[-1]["text"] == "Hi, this is Dana from the clinic."
 
 
 def test_concurrent_messages_to_one_conversation_are_handled_one_at_a_time(stack):
