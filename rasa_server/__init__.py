@@ -4,6 +4,7 @@ Installed when the server loads its channels (channels/__init__.py), before any 
 - action_calls: a faster check of action-server replies; failed calls noted;
 - message_guard: message clean-up, per-conversation rate limit, a reply instead of silence when
   the action server, the lock store or the tracker store fails;
+- http_api_checks: a 400 instead of Rasa's 500 for malformed bodies sent to the HTTP API;
 - rate_limit: the sliding-window limits (also used per IP by the REST and Socket.IO channels);
 - lock_store: the Redis lock store of endpoints.production.yml, atomic across replicas;
 - tracker_store: database errors raised, not hidden behind an in-memory fallback; and the SQL
@@ -16,9 +17,10 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from rasa_server import action_calls, message_guard, tracker_store
+    from rasa_server import action_calls, http_api_checks, message_guard, tracker_store
 
     action_calls.install()
+    http_api_checks.install()
     message_guard.install()
     tracker_store.install()
     _installed = True
