@@ -2,6 +2,8 @@
 
 Installed when the server loads its channels (channels/__init__.py), before any message:
 - action_calls: a faster check of action-server replies; failed calls noted;
+- button_payloads: `/intent{...}` payloads parsed without running the NLU models;
+- nlu_thread: the NLU models run in a worker thread, beside the event loop;
 - message_guard: message clean-up, per-conversation rate limit, a reply instead of silence when
   the action server, the lock store or the tracker store fails;
 - http_api_checks: a 400 instead of Rasa's 500 for malformed bodies sent to the HTTP API;
@@ -17,9 +19,11 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from rasa_server import action_calls, http_api_checks, message_guard, tracker_store
+    from rasa_server import action_calls, button_payloads, http_api_checks, message_guard, nlu_thread, tracker_store
 
     action_calls.install()
+    button_payloads.install()
+    nlu_thread.install()
     http_api_checks.install()
     message_guard.install()
     tracker_store.install()
