@@ -280,7 +280,7 @@ PROFILE_PARTS = {
     "NLU (parse_message)": ("rasa/core/processor.py", "parse_message"),
     "dialogue policy (predict_next_with_tracker_if_should)": ("rasa/core/processor.py", "predict_next_with_tracker_if_should"),
     "action server (HTTP calls, incl. its processing)": ("rasa/utils/endpoints.py", "request"),
-    "checking the action server's replies (jsonschema, in Rasa)": ("rasa/core/actions/action.py", "_validate_action_result"),
+    "checking the action server's replies (jsonschema)": ("rasa_server/action_calls.py", "_validate_action_result"),
     "tracker store (SQL)": ("rasa/core/tracker_store.py", None),
 }
 MINILM = ("nlu_components/minilm_encoder.py", "forward")
@@ -331,6 +331,13 @@ def profile_visit(assistant: LiveAssistant, model_path: str) -> Optional[Profile
     from rasa.core.agent import load_agent
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
     from rasa.core.utils import AvailableEndpoints
+
+    from rasa_server import action_calls, button_payloads, message_guard
+
+    # The server's own message path (rasa_server/), but with the NLU on the event loop: pyinstrument
+    # follows this thread only, and the worker thread changes where the NLU runs, not what it costs.
+    for extension in (action_calls, button_payloads, message_guard):
+        extension.install()
 
     os.environ.update({name: assistant.env[name] for name in ("TRACKER_DB_PATH", "ACTION_ENDPOINT_URL")})
     script = visitor_script(random.Random(2), faq_questions(), 0)
