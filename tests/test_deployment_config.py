@@ -271,7 +271,9 @@ def test_production_endpoints_share_postgres_and_redis():
     # Rasa's SQL store or a subclass of it (rasa_server/tracker_store.py), on PostgreSQL.
     assert tracker_store["type"] == "SQL" or tracker_store["type"].endswith("SQLTrackerStore")
     assert tracker_store["dialect"] == "postgresql"
-    assert endpoints["lock_store"]["type"] == "redis"
+    # Rasa's Redis lock store made atomic across replicas (rasa_server/lock_store.py).
+    assert endpoints["lock_store"]["type"] == "rasa_server.lock_store.AtomicRedisLockStore"
+    assert endpoints["lock_store"]["url"] == "${REDIS_HOST}"
 
 
 def test_the_console_reads_the_same_postgres(services):
