@@ -5,12 +5,12 @@ one shared conversation "default", and lets the caller name the input channel. T
 clear 400 instead, requires a sender, always records the channel as "rest", and answers 429 to an
 IP address over RATE_LIMIT_IP_PER_MINUTE.
 """
-import json
 import logging
-from typing import Any, Dict, Optional, Text
+from typing import Any, Callable, Optional, Text
 
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
+from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -22,20 +22,26 @@ logger = logging.getLogger(__name__)
 MAX_SENDER_CHARS = 128
 
 
-def message_call_problem(body: Any) -> Optional[str]:
-    """What is wrong with a REST message call, or None when it is well formed."""
+def message_problem(body: Any, id_field: str, id_is_valid: Callable[[str], bool], id_rule: str) -> Optional[str]:
+    """What is wrong with a message sent to a chat channel, or None when it is well formed."""
     if not isinstance(body, dict):
-        return 'The body must be a JSON object: {"sender": "...", "message": "..."}.'
-    sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
-    if not isinstance(sender, str) or not sender.strip():
-        return '"sender" must be a non-empty string identifying the conversation.'
-    if len(sender) > MAX_SENDER_CHARS or not sender.isprintable():
-        return f'"sender" must be at most {MAX_SENDER_CHARS} printable characters.'
-    if not isinstance(message, str):
+        return f'The body must be a JSON object: {{"{id_field}": "...", "message": "..."}}.'
+    conversation_id, metadata = body.get(id_field), body.get("metadata")
+    if not isinstance(conversation_id, str) or not id_is_valid(conversation_id):
+        return f'"{id_field}" must be {id_rule}.'
+    if not isinstance(body.get("message"), str):
         return '"message" must be a string.'
     if metadata is not None and not isinstance(metadata, dict):
         return '"metadata" must be a JSON object when given.'
     return None
+
+
+def message_call_problem(body: Any) -> Optional[str]:
+    """What is wrong with a REST message call, or None when it is well formed."""
+    return message_problem(
+        body, "sender", lambda sender: bool(sender.strip()) and len(sender) <= MAX_SENDER_CHARS and sender.isprintable(),
+        f"a non-empty string of at most {MAX_SENDER_CHARS} printable characters naming the conversation",
+    )
 
 
 class CheckedRestInput(RestInput):
@@ -54,8 +60,8 @@ class CheckedRestInput(RestInput):
             if not ip_limiter().allow(client_ip(request)):
                 return response.json({"error": "Too many messages from this address; wait a minute."}, status=429)
             try:
-                body = json.loads(request.body)
-            except (ValueError, UnicodeDecodeError, RecursionError):
+                body = request.json  # parsed once: Rasa's handler reads the same parsed body
+            except InvalidUsage:
                 return response.json({"error": "The body must be valid JSON in UTF-8."}, status=400)
             problem = message_call_problem(body)
             if problem:

@@ -15,6 +15,7 @@ from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 from socketio import AsyncRedisManager, AsyncServer
 
+from channels.rest import message_problem
 from channels.webhook_guard import OnNewMessage
 from rasa_server.rate_limit import client_ip, ip_limiter
 
@@ -25,18 +26,13 @@ logger = logging.getLogger(__name__)
 SESSION_ID = re.compile(r"[0-9a-f]{32}")
 
 
+def is_session_id(value: Any) -> bool:
+    return isinstance(value, str) and SESSION_ID.fullmatch(value) is not None
+
+
 def message_event_problem(data: Any) -> Optional[str]:
     """What is wrong with a widget message event, or None when it is well formed."""
-    if not isinstance(data, dict):
-        return "not an object"
-    session_id, message, metadata = data.get("session_id"), data.get("message"), data.get("metadata")
-    if not isinstance(session_id, str) or not SESSION_ID.fullmatch(session_id):
-        return "no valid session_id"
-    if not isinstance(message, str):
-        return "message is not a string"
-    if metadata is not None and not isinstance(metadata, dict):
-        return "metadata is not an object"
-    return None
+    return message_problem(data, "session_id", is_session_id, "the widget's 32 hex digits")
 
 
 class OriginCheckedSocketIOInput(SocketIOInput):
@@ -95,7 +91,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
 
         async def session_request(sid: str, data: Any) -> None:
             session_id = data.get("session_id") if isinstance(data, dict) else None
-            if session_id is not None and not (isinstance(session_id, str) and SESSION_ID.fullmatch(session_id)):
+            if session_id is not None and not is_session_id(session_id):
                 logger.warning("Socket %s asked for a malformed session id: a new session is made instead.", sid)
                 data = {}
             await rasa_session_request(sid, data if isinstance(data, dict) else {})

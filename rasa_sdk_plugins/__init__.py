@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import pluggy
 from sanic import Sanic, response
+from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -46,12 +47,12 @@ def action_call_problem(call: Any) -> Optional[str]:
 
 
 def read_action_call(request: Request, max_bytes: int) -> Any:
-    body = request.body
-    if request.headers.get("Content-Encoding") == "deflate":
-        decompressor = zlib.decompressobj()
-        body = decompressor.decompress(body, max_bytes)
-        if decompressor.unconsumed_tail:
-            raise ValueError("decompressed body too large")
+    if request.headers.get("Content-Encoding") != "deflate":
+        return request.json  # parsed once: rasa_sdk's handler reads the same parsed body
+    decompressor = zlib.decompressobj()
+    body = decompressor.decompress(request.body, max_bytes)
+    if decompressor.unconsumed_tail:
+        raise ValueError("decompressed body too large")
     return json.loads(body)
 
 
@@ -67,7 +68,7 @@ class ActionServerInputChecks:
                 return None
             try:
                 call = read_action_call(request, max_bytes)
-            except (ValueError, UnicodeDecodeError, RecursionError, zlib.error):
+            except (InvalidUsage, ValueError, UnicodeDecodeError, RecursionError, zlib.error):
                 return response.json({"error": "The body must be a JSON action call in UTF-8."}, status=400)
             problem = action_call_problem(call)
             if problem:

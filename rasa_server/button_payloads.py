@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional, Text
 
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 
@@ -20,8 +20,8 @@ def payload_parse(message_text: Text, domain: Any) -> Optional[Dict[Text, Any]]:
     parsed = YAMLStoryReader.unpack_regex_message(
         Message({TEXT: message_text}), domain, entity_extractor_name="RegexMessageHandler"
     )
-    intent = parsed.get(INTENT)
-    if not intent or intent.get(INTENT_NAME_KEY) not in domain.intents:
+    intent = parsed.get(INTENT)  # unset when the payload names no intent of the domain
+    if not intent:
         return None
     return {TEXT: message_text, INTENT: intent, ENTITIES: parsed.get(ENTITIES) or [], INTENT_RANKING_KEY: [intent]}
 

@@ -4,12 +4,12 @@ The API needs the token and is never behind the public proxy, but Rasa 3.6 answe
 with a 500 (a JSON list, a string or invalid UTF-8 sent to /model/parse, an empty body to
 trigger_intent...). These checks run before Rasa's handlers, on the endpoints that read a body.
 """
-import json
 import re
 from typing import Any, Dict, Optional, Pattern, Sequence, Tuple
 
 import rasa.server
 from sanic import Sanic, response
+from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -22,15 +22,13 @@ BODY_FIELDS: Sequence[Tuple[Pattern, Dict[str, type]]] = (
 )
 
 
-def api_body_problem(path: str, raw_body: bytes) -> Optional[str]:
-    """What is wrong with the body of an API call, or None (also for paths not checked here)."""
-    fields = next((fields for pattern, fields in BODY_FIELDS if pattern.fullmatch(path)), None)
-    if fields is None:
-        return None
-    try:
-        body: Any = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return "The body must be valid JSON in UTF-8."
+def fields_needed(path: str) -> Optional[Dict[str, type]]:
+    """The fields a body sent to `path` must have, or None for paths not checked here."""
+    return next((fields for pattern, fields in BODY_FIELDS if pattern.fullmatch(path)), None)
+
+
+def api_body_problem(fields: Dict[str, type], body: Any) -> Optional[str]:
+    """What is wrong with the (parsed) body of an API call, or None."""
     if not isinstance(body, dict):
         return "The body must be a JSON object."
     for name, kind in fields.items():
@@ -46,7 +44,14 @@ def add_checks(app: Sanic) -> None:
             return None
         if not (request.args.get("token") or request.headers.get("Authorization")):
             return None  # Rasa answers 401 first: the API's shape is not shown to callers without a token
-        problem = api_body_problem(request.path, request.body)
+        fields = fields_needed(request.path)
+        if fields is None:
+            return None
+        try:
+            body = request.json  # parsed once: Rasa's handler reads the same parsed body
+        except InvalidUsage:
+            return response.json({"error": "The body must be valid JSON in UTF-8."}, status=400)
+        problem = api_body_problem(fields, body)
         return response.json({"error": problem}, status=400) if problem else None
 
 

@@ -15,6 +15,7 @@ Replaces `Agent.handle_message` (Rasa 3.6 has no hook there) with the same steps
 import logging
 import os
 import re
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 import redis
@@ -28,7 +29,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import ConnectionException
 
 from rasa_server.action_calls import FailedActionCalls, current_failures
-from rasa_server.rate_limit import sender_limiter, slow_down_notice_limiter
+from rasa_server.rate_limit import ip_limiter, sender_limiter, slow_down_notice_limiter
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +39,12 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 STORE_ERRORS = (LockError, ConnectionException, redis.exceptions.RedisError, sqlalchemy.exc.SQLAlchemyError)
 
 
+@lru_cache(maxsize=None)
 def max_message_chars() -> int:
-    value = os.environ.get("MAX_MESSAGE_CHARS", "").strip()
-    return int(value) if value else DEFAULT_MAX_MESSAGE_CHARS
+    value = os.environ.get("MAX_MESSAGE_CHARS", "").strip() or str(DEFAULT_MAX_MESSAGE_CHARS)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"MAX_MESSAGE_CHARS must be a whole number of characters, not {value!r}")
+    return int(value)
 
 
 async def handle_message(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
@@ -112,4 +116,6 @@ async def _answer_failed_action_calls(agent: Agent, message: UserMessage, failur
 
 
 def install() -> None:
+    # Read the limits now, so that a mistyped setting stops the server at start, not a visitor later.
+    max_message_chars(), ip_limiter(), sender_limiter()
     Agent.handle_message = handle_message

@@ -9,7 +9,7 @@ from channels.rest import message_call_problem
 from channels.socketio import message_event_problem
 from rasa_sdk_plugins import action_call_problem
 from rasa_server.button_payloads import payload_parse
-from rasa_server.http_api_checks import api_body_problem
+from rasa_server.http_api_checks import api_body_problem, fields_needed
 from rasa_server.rate_limit import SlidingWindowLimiter
 
 
@@ -79,16 +79,20 @@ def test_action_calls_are_checked(call, ok):
 
 
 @pytest.mark.parametrize("path, body, ok", [
-    ("/model/parse", b'{"text": "hi"}', True),
-    ("/model/parse", b'["hi"]', False),
-    ("/model/parse", b'{"text": 5}', False),
-    ("/model/parse", b"\xff", False),
-    ("/conversations/abc/trigger_intent", b"", False),
-    ("/conversations/abc/trigger_intent", b'{"name": "greet"}', True),
-    ("/conversations/abc/tracker/events", b"[1]", True),  # not checked here: Rasa answers it itself
+    ("/model/parse", {"text": "hi"}, True),
+    ("/model/parse", ["hi"], False),
+    ("/model/parse", {"text": 5}, False),
+    ("/model/parse", None, False),  # an empty body
+    ("/conversations/abc/trigger_intent", {}, False),
+    ("/conversations/abc/trigger_intent", {"name": "greet"}, True),
 ])
 def test_http_api_bodies_are_checked(path, body, ok):
-    assert (api_body_problem(path, body) is None) == ok
+    assert (api_body_problem(fields_needed(path), body) is None) == ok
+
+
+def test_http_api_paths_rasa_checks_itself_are_left_to_it():
+    assert fields_needed("/conversations/abc/tracker/events") is None
+    assert fields_needed("/webhooks/rest/webhook") is None
 
 
 def test_button_payloads_are_parsed_as_rasa_would_and_other_text_is_left_to_the_models(domain):
