@@ -5,6 +5,7 @@ filtering (type_name, intent_name, action_name, timestamp) plus `data`, the whol
 For slot events Rasa puts the slot's name in action_name.
 """
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -55,6 +56,8 @@ OUTCOMES = {
     "booking": and_(E.type_name == "action", E.action_name == "action_submit_booking"),
 }
 INBOX_INTENTS = ("nlu_fallback", "out_of_scope")
+# A UTF-16 surrogate on its own: JSON can spell it ("\\ud800"), no page, CSV or database can hold it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 CHUNK = 500  # conversation ids per DELETE statement
 # Actions counted on the overview page.
 COUNTED_ACTIONS = {"action_start_handoff": "handoffs", "action_submit_booking": "bookings", "action_crisis_response": "crisis"}
@@ -122,6 +125,27 @@ def like_json(text: str) -> str:
     return like_containing(json.dumps(text)[1:-1])
 
 
+def valid_text(value):
+    """`value` with every lone surrogate, in any string inside it, replaced by U+FFFD."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {valid_text(key): valid_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [valid_text(item) for item in value]
+    return value
+
+
+def event_data(raw: Optional[str]) -> Optional[dict]:
+    """A stored event's data, whatever is stored: every string valid Unicode (a visitor's lone surrogate
+    becomes U+FFFD); None when it is not a JSON object. Every reading of `data` goes through here."""
+    try:
+        data = json.loads(raw or "{}")
+    except (ValueError, RecursionError):
+        return None
+    return valid_text(data) if isinstance(data, dict) else None
+
+
 def faq_answer(parse_data: dict) -> Tuple[Optional[str], Optional[float]]:
     """The FAQ answer chosen for a message and its confidence, e.g. ("faq/side_effects", 0.96), when
     its intent is `faq`; (None, None) otherwise."""
@@ -133,9 +157,8 @@ def faq_answer(parse_data: dict) -> Tuple[Optional[str], Optional[float]]:
 
 
 def to_message(row) -> Optional[Message]:
-    try:
-        data = json.loads(row.data or "{}")
-    except ValueError:
+    data = event_data(row.data)
+    if data is None:
         return None
     base = dict(id=row.id, conversation_id=row.sender_id, time=to_datetime(row.timestamp or 0))
     if row.type_name == "user":
@@ -291,7 +314,7 @@ class TrackerStore:
             .where(E.type_name == "user", in_range)
         )
         for sender, timestamp, intent, data in user_rows:
-            key = faq_answer(json.loads(data).get("parse_data") or {})[0] if data else None
+            key = faq_answer((event_data(data) or {}).get("parse_data") or {})[0] if data else None
             activity.messages.append((sender, timestamp, intent or "", key))
         action_rows = self._rows(
             select(E.timestamp, E.action_name).where(E.type_name == "action", E.action_name.in_(COUNTED_ACTIONS), in_range)
