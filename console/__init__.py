@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from actions import settings
 from actions.handoff_store import HandoffStore
@@ -34,6 +35,8 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
         requests=RequestStore(database_url, Path(settings.get("BOOKING_SPOOL_PATH")), LogNotifier()),
         rasa=app.config.get("RASA_API") or rasa_api_from_settings(),
     )
+    if app.config["PROXIES_COUNT"]:  # the client's address from X-Forwarded-For, as the proxy set it
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXIES_COUNT"])
     security.init_app(app)
     app.url_map.converters["row_id"] = params.RowIdConverter  # before the routes that use it
     for module in (auth, overview, queue, conversations, requests, improve):

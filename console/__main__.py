@@ -1,11 +1,12 @@
-"""Command line: python -m console run | create-user USERNAME | purge [--older-than-days N]"""
+"""Command line: python -m console run | create-user USERNAME | list-users | delete-user USERNAME
+| purge [--older-than-days N]"""
 import argparse
 import getpass
 import sys
 
 from actions import settings
-from console.accounts import AccountError, save_user
-from console.config import tracker_store_url
+from console.accounts import AccountError, delete_user, list_users, save_user
+from console.config import profile_timezone, tracker_store_url
 from console.models import ConsoleDb
 from console.privacy import mask
 from console.retention import purge
@@ -47,6 +48,37 @@ def create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_users(args: argparse.Namespace) -> int:
+    db = ConsoleDb(settings.get("DATABASE_URL"))
+    try:
+        users = list_users(db)
+    finally:
+        db.close()
+    if not users:
+        print("No staff users yet. Create one with: python -m console create-user NAME")
+        return 0
+    zone = profile_timezone()
+    print(f"{len(users)} staff user{'' if len(users) == 1 else 's'}:")
+    width = max(len(user.username) for user in users)
+    for user in users:
+        print(f"  {user.username:<{width}}  created {user.created_at.astimezone(zone):%Y-%m-%d}")
+    return 0
+
+
+def remove_user(args: argparse.Namespace) -> int:
+    db = ConsoleDb(settings.get("DATABASE_URL"))
+    try:
+        deleted = delete_user(db, args.username)
+    finally:
+        db.close()
+    if not deleted:
+        print(f"There is no staff user {args.username}. See them all with: python -m console list-users", file=sys.stderr)
+        return 1
+    print(f"Deleted staff user {args.username}: they are signed out everywhere and can no longer sign in. "
+          "Their reveals and reviews stay on record under their name.")
+    return 0
+
+
 def purge_old(args: argparse.Namespace) -> int:
     tracker, db = TrackerStore(tracker_store_url()), ConsoleDb(settings.get("DATABASE_URL"))
     try:
@@ -76,8 +108,12 @@ def main(argv=None) -> int:
     creating = commands.add_parser("create-user", help="create a staff account (password prompted, min. 12 characters)")
     creating.add_argument("username")
     creating.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    creating.add_argument("--reset", action="store_true", help="set a new password for an existing user (and unlock it)")
+    creating.add_argument("--reset", action="store_true", help="set a new password for an existing user (signs them out everywhere)")
     creating.set_defaults(handler=create_user)
+    commands.add_parser("list-users", help="list the staff accounts").set_defaults(handler=show_users)
+    deleting = commands.add_parser("delete-user", help="delete a staff account (signed out at once)")
+    deleting.add_argument("username")
+    deleting.set_defaults(handler=remove_user)
     purging = commands.add_parser("purge", help="delete conversations (and their handoff tickets) older than N days")
     purging.add_argument(
         "--older-than-days", type=positive_days, default=positive_days(settings.get("CONVERSATION_RETENTION_DAYS")),

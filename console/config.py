@@ -9,6 +9,7 @@ from actions import settings
 from actions.clinic_profile import load_profile
 
 DEFAULT_MAX_REQUEST_KB = 64  # the largest form is a 4,000-character note; a reply is 2,000 characters
+DEFAULT_ADDRESS_ATTEMPTS = 20  # a clinic's staff share one address: several mistyped passwords are normal
 
 
 def tracker_store_url() -> str:
@@ -36,6 +37,15 @@ def max_request_bytes() -> int:
     return int(raw) * 1024
 
 
+def console_number(name: str, default: int, low: int, high: int) -> int:
+    """A whole number from the environment, read here rather than through actions/settings.py: only
+    the console uses it."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValueError(f"{name}: expected a whole number from {low} to {high}, not {raw!r}.")
+    return int(raw)
+
+
 def default_config() -> Dict[str, Any]:
     return {
         "DATA_DIR": settings.get("DATA_DIR"),
@@ -43,8 +53,15 @@ def default_config() -> Dict[str, Any]:
         "TRACKER_STORE_URL": tracker_store_url(),
         "TIMEZONE": profile_timezone(),
         "SECRET_KEY": settings.get("CONSOLE_SECRET_KEY"),
+        # Sign-in throttling (console/accounts.py, authenticate): wrong passwords in a row for one account
+        # from one address before that address waits 2**k seconds; failed sign-ins from one address
+        # within LOCKOUT_MINUTES that refuse it everything; LOCKOUT_MINUTES is also the longest wait.
         "LOCKOUT_ATTEMPTS": int(settings.get("CONSOLE_LOCKOUT_ATTEMPTS")),
+        "ADDRESS_LOCKOUT_ATTEMPTS": console_number("CONSOLE_ADDRESS_LOCKOUT_ATTEMPTS", DEFAULT_ADDRESS_ATTEMPTS, 1, 100000),
         "LOCKOUT_MINUTES": float(settings.get("CONSOLE_LOCKOUT_MINUTES")),
+        # Reverse proxies in front that set X-Forwarded-For (docker-compose.yml: nginx, 1): the address
+        # sign-in throttling counts is then the client's, not the proxy's.
+        "PROXIES_COUNT": console_number("CONSOLE_PROXIES_COUNT", 0, 0, 5),
         "REVEAL_MINUTES": 30,  # how long a reveal lasts for the staff member who asked
         "SESSION_COOKIE_NAME": "console_session",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -3,7 +3,8 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from flask_login import UserMixin
-from sqlalchemy import Column, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
 from actions.handoff_store import HandoffTicket
@@ -18,9 +19,29 @@ class StaffUser(UserMixin, ConsoleBase):
     id = Column(Integer, primary_key=True)
     username = Column(String(64), nullable=False, unique=True)
     password_hash = Column(Text, nullable=False)  # werkzeug scrypt
+    # No longer used (sign-in failures are in sign_in_failures); kept so that older databases load.
     failed_attempts = Column(Integer, nullable=False, default=0)
     locked_until = Column(UtcDateTime)
     created_at = Column(UtcDateTime, nullable=False)
+    # Part of every session cookie's user id: signing out, a password reset or deleting the account
+    # changes it, and every session signed in before is refused from the next request on.
+    session_generation = Column(Integer, nullable=False, default=0, server_default="0")
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_generation}"
+
+
+class SignInFailure(ConsoleBase):
+    """A wrong password (or an unknown user name): from which address, and for which account if it
+    exists. Kept a day at most; a successful sign-in clears that account's failures from that address."""
+
+    __tablename__ = "sign_in_failures"
+
+    id = Column(Integer, primary_key=True)
+    address = Column(String(64), nullable=False)
+    user_id = Column(Integer)  # None when no such user: the typed name is never stored
+    failed_at = Column(UtcDateTime, nullable=False, index=True)
+    __table_args__ = (Index("ix_sign_in_failures_address", "address", "failed_at"),)
 
 
 class RevealLog(ConsoleBase):
@@ -62,9 +83,22 @@ class ConsoleDb:
     def __init__(self, database_url: str) -> None:
         self.engine = create_engine_for(database_url)
         ConsoleBase.metadata.create_all(self.engine)
+        self._add_missing_columns()
         # The clinic's tables the console queries directly, as their own stores would create them.
         Base.metadata.create_all(self.engine, tables=[ConsultationRequestRecord.__table__, HandoffTicket.__table__])
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
+
+    def _add_missing_columns(self) -> None:
+        """Columns added to the console's tables since they were first created."""
+        columns = {column["name"] for column in inspect(self.engine).get_columns("staff_users")}
+        if "session_generation" in columns:
+            return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(text("ALTER TABLE staff_users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0"))
+        except SQLAlchemyError:  # another process added it meanwhile
+            if "session_generation" not in {column["name"] for column in inspect(self.engine).get_columns("staff_users")}:
+                raise
 
     @contextmanager
     def session(self) -> Iterator[Session]:
