@@ -5,6 +5,7 @@ under `var/` in the project folder, SQLite databases, the action server on loopb
 """
 import os
 import secrets
+import stat
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -32,7 +33,7 @@ DEFAULTS = {
     # (0: no limit). The action server's own bound is ACTION_SERVER_MAX_REQUEST_BYTES (4 MiB).
     "SANIC_REQUEST_MAX_SIZE": "262144",
     "MAX_MESSAGE_CHARS": "2000",
-    "RATE_LIMIT_IP_PER_MINUTE": "120",
+    "RATE_LIMIT_IP_PER_MINUTE": "600",
     "RATE_LIMIT_SENDER_PER_MINUTE": "30",
     "ACTION_SERVER_MAX_REQUEST_BYTES": str(4 * 1024 * 1024),
     "CLINIC_PROFILE_PATH": str(PROJECT_DIR / "clinic_profile.yml"),
@@ -70,13 +71,48 @@ DEFAULTS = {
 
 
 def apply_defaults() -> None:
-    """Fill in every unset variable so that endpoints.yml and the actions see one consistent set."""
+    """Fill in every unset variable so that endpoints.yml and the actions see one consistent set.
+
+    Also makes this process (and whatever it starts) create files for its own user only: every
+    entry point (scripts/with_env.py, scripts/rasa_run.py, the console) calls this first.
+    """
+    # Conversations, bookings, staff password hashes and logs: no other local user may read them.
+    os.umask(0o077)
     # Rasa's telemetry and error reports would send usage data to Rasa's servers: never, here.
     os.environ["RASA_TELEMETRY_ENABLED"] = "false"
     for name, value in DEFAULTS.items():
         if not os.environ.get(name):
             os.environ[name] = value
-    Path(os.environ["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+    make_private(Path(os.environ["DATA_DIR"]))
+    # endpoints.yml sends it with every action call; the action server refuses calls without it.
+    os.environ["ACTION_SERVER_TOKEN"] = action_server_token()
+
+
+def make_private(data_dir: Path) -> None:
+    """The data folder 0700, and what an older install left in it readable by its owner only.
+
+    Only the folder, its files and the files of its direct subfolders (logs/): DATA_DIR is the
+    assistant's own folder, never a tree to walk.
+    """
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    entries = [data_dir]
+    for entry in data_dir.iterdir():
+        entries.append(entry)
+        if entry.is_dir() and not entry.is_symlink():
+            try:
+                entries.extend(entry.iterdir())
+            except OSError:
+                continue
+    for entry in entries:
+        try:
+            info = entry.lstat()
+            if entry.is_symlink() or info.st_uid != os.getuid():
+                continue
+            wanted = 0o700 if entry.is_dir() else stat.S_IMODE(info.st_mode) & ~0o077
+            if stat.S_IMODE(info.st_mode) != wanted:
+                entry.chmod(wanted)
+        except OSError:  # removed meanwhile, or not ours to change
+            continue
 
 
 def rasa_auth_token() -> str:
@@ -90,18 +126,42 @@ def rasa_auth_token() -> str:
     return generated_secret(Path(get("DATA_DIR")) / "rasa_auth_token")
 
 
+def action_server_token() -> str:
+    """The secret the Rasa server sends the action server with every call (endpoints.yml).
+
+    ACTION_SERVER_TOKEN, or one generated once and kept in the data folder, like the API token.
+    """
+    if os.environ.get("ACTION_SERVER_TOKEN"):
+        return os.environ["ACTION_SERVER_TOKEN"]
+    return generated_secret(Path(get("DATA_DIR")) / "action_server_token")
+
+
 def generated_secret(path: Path, length: int = 32) -> str:
     """A random secret created once at `path` (owner-only, 0600) and read back ever after.
 
-    Creating with O_EXCL makes concurrent first starts agree on one secret.
+    Hexadecimal (`length` random bytes): it can never start with "-" and be taken for an option
+    on a command line, and needs no quoting in a URL or a shell. Written to a file of its own and
+    then linked into place, so that concurrent first starts agree on one secret and none of them
+    reads a file that is still empty.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(length))
-    except FileExistsError:
-        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(length))
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process was first: its secret is the one
+        except OSError:  # a file system without hard links: created in place instead
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                path.write_text(draft.read_text())
+            except FileExistsError:
+                pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

@@ -261,7 +261,7 @@ async def component_timings(assistant: LiveAssistant, samples: int) -> Dict[str,
         requests = {
             "NLU: POST /model/parse": lambda i: http.post(assistant.api("/model/parse"), json={"text": questions[i]}),
             "dialogue policy: POST /conversations/<id>/predict": lambda i: http.post(assistant.api(f"/conversations/{sender}/predict")),
-            "action server: POST /webhook (action_session_start)": lambda i: http.post(f"{assistant.actions_url}/webhook", json=action_call),
+            "action server: POST /webhook (action_session_start)": lambda i: http.post(f"{assistant.actions_url}/webhook", json=action_call, headers=assistant.action_headers),
             "tracker store: GET /conversations/<id>/tracker": lambda i: http.get(assistant.api(f"/conversations/{sender}/tracker")),
         }
         timings: Dict[str, List[float]] = {name: [] for name in requests}

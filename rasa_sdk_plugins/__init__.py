@@ -1,20 +1,25 @@
 """Action-server extensions, found by rasa_sdk's own plugin discovery (a package of this name).
 
-The action server (`rasa run actions`) only listens on a private address, but it still answers
-bad input clearly: a call that is not an action call of Rasa's shape gets a 400 saying what is
-wrong, a body over ACTION_SERVER_MAX_REQUEST_BYTES a 413, and an unexpected error a 500 that does
-not echo the request back (rasa_sdk's own handler returns the whole tracker, personal data
-included, in the error body).
+The action server (`rasa run actions`) only listens on a private address, and answers only the
+Rasa server: every request but GET /health must carry the shared secret ACTION_SERVER_TOKEN
+(endpoints.yml sends it as `Authorization: Bearer <secret>`, a header, so it never lands in an
+access log), or it gets a 401 before anything is read or run. It still answers bad input clearly:
+a call that is not an action call of Rasa's shape gets a 400 saying what is wrong, headers over
+8 KiB a 431, a body over ACTION_SERVER_MAX_REQUEST_BYTES a 413, any other refusal of Sanic's its
+own 4xx, and an unexpected error a 500 that does not echo the request back (rasa_sdk's own handler
+returns the whole tracker, personal data included, in the error body).
 """
+import hmac
 import json
 import logging
 import os
 import zlib
+from http import HTTPStatus
 from typing import Any, Optional
 
 import pluggy
 from sanic import Sanic, response
-from sanic.exceptions import InvalidUsage
+from sanic.exceptions import InvalidUsage, PayloadTooLarge, SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -22,6 +27,24 @@ logger = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024  # a long conversation's tracker with the domain: well under
+OPEN_PATHS = ("/health",)  # health checks (run.sh, Docker) need no secret; they learn nothing
+
+
+def carries_secret(request: Request, secret: str) -> bool:
+    """Whether the request carries the action server's secret (constant-time comparison)."""
+    given = request.headers.get("Authorization") or ""
+    return hmac.compare_digest(given.encode(), f"Bearer {secret}".encode())
+
+
+def unread_request(request: Request) -> bool:
+    """Sanic's stand-in for a request it could not read (headers too large, a bad request line):
+    its error handler runs the request middleware with it, and answers."""
+    return request.method == "NONE"
+
+
+def body_left_unread(request: Request) -> bool:
+    """The body was not read: Sanic refused it (over REQUEST_MAX_SIZE) and its error handler answers."""
+    return bool(getattr(request.stream, "request_body", None))
 
 
 def action_call_problem(call: Any) -> Optional[str]:
@@ -59,12 +82,20 @@ def read_action_call(request: Request, max_bytes: int) -> Any:
 class ActionServerInputChecks:
     @hookimpl
     def attach_sanic_app_extensions(self, app: Sanic) -> None:
+        from actions import settings  # the action server's own package: .env and the generated secret
+
         max_bytes = int(os.environ.get("ACTION_SERVER_MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES)
         app.config.REQUEST_MAX_SIZE = max_bytes
+        secret = settings.action_server_token()
 
         @app.on_request
         async def check_action_call(request: Request) -> Optional[HTTPResponse]:
-            if request.method != "POST" or request.path != "/webhook":
+            if unread_request(request) or request.path in OPEN_PATHS:
+                return None
+            if not carries_secret(request, secret):
+                logger.warning("Refused a request without the action server's secret (ACTION_SERVER_TOKEN).")
+                return response.json({"error": "This server answers the clinic assistant only."}, status=401)
+            if request.method != "POST" or request.path != "/webhook" or body_left_unread(request):
                 return None
             try:
                 call = read_action_call(request, max_bytes)
@@ -77,6 +108,13 @@ class ActionServerInputChecks:
             return None
 
         async def unexpected_error(request: Request, exception: Exception) -> HTTPResponse:
+            if isinstance(exception, PayloadTooLarge):
+                if unread_request(request):
+                    return response.json({"error": "The request headers are too large."}, status=431)
+                return response.json({"error": "The request is too large."}, status=413)
+            if isinstance(exception, SanicException) and 400 <= (exception.status_code or 500) < 500:
+                status = exception.status_code
+                return response.json({"error": HTTPStatus(status).phrase}, status=status)
             logger.error("Error while handling %s %s", request.method, request.path, exc_info=exception)
             return response.json({"error": "The action server could not handle this request."}, status=500)
 

@@ -1,8 +1,9 @@
 """A real assistant for end-to-end tests: action server + Rasa server on loopback, free ports.
 
 Started once per test session (model loading takes ~30 s) with its own data folder, the
-project's endpoints.yml and credentials.yml, the HTTP API behind a random token, and the
-trained model in models/.
+project's endpoints.yml and credentials.yml, the HTTP API behind a random token (starting with
+"-"), a random secret between the Rasa server and the action server, and the trained model in
+models/.
 """
 import os
 import secrets
@@ -34,6 +35,11 @@ class LiveAssistant:
     data_dir: Path
     env: Dict[str, str]
     processes: List[subprocess.Popen]
+    action_token: str = ""  # the secret the Rasa server sends the action server
+
+    @property
+    def action_headers(self) -> Dict[str, str]:
+        return {"Authorization": f"Bearer {self.action_token}"}
 
     def api(self, path: str) -> str:
         """A Rasa HTTP API URL with the token."""
@@ -63,9 +69,13 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"{url} did not start in {STARTUP_SECONDS}s:\n{log.read_text()[-3000:]}")
 
 
+def private_log(path: Path):
+    """A log file only this user can read, like every file in the assistant's data folder."""
+    return open(path, "w", opener=lambda name, flags: os.open(name, flags, 0o600))
+
+
 def start(data_dir: Path, extra_env: Dict[str, str] = None) -> LiveAssistant:
     rasa_port, actions_port = free_port(), free_port()
-    token = secrets.token_urlsafe(24)
     env = {
         **os.environ,
         "DATA_DIR": str(data_dir),
@@ -73,6 +83,9 @@ def start(data_dir: Path, extra_env: Dict[str, str] = None) -> LiveAssistant:
         "DATABASE_URL": f"sqlite:///{data_dir / 'clinic.db'}",
         "BOOKING_SPOOL_PATH": str(data_dir / "booking_spool.jsonl"),
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
+        # The API token starts with "-" on purpose: `rasa run` must never take it for an option.
+        "RASA_AUTH_TOKEN": "-" + secrets.token_hex(24),
+        "ACTION_SERVER_TOKEN": secrets.token_hex(32),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         # Every test client shares 127.0.0.1: the per-IP limit is tested by the tests that set it.
@@ -85,21 +98,21 @@ def start(data_dir: Path, extra_env: Dict[str, str] = None) -> LiveAssistant:
     processes.append(
         subprocess.Popen(
             with_env + [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(actions_port)],
-            cwd=PROJECT_DIR, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT,
+            cwd=PROJECT_DIR, env=env, stdout=private_log(actions_log), stderr=subprocess.STDOUT,
         )
     )
+    # As scripts/run.sh starts it: the API token from RASA_AUTH_TOKEN, never on the command line.
     processes.append(
         subprocess.Popen(
-            with_env + [
-                str(VENV_BIN / "rasa"), "run", "--interface", "127.0.0.1", "--port", str(rasa_port),
-                "--enable-api", "--auth-token", token,
-                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            ],
-            cwd=PROJECT_DIR, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT,
+            [sys.executable, str(PROJECT_DIR / "scripts" / "rasa_run.py"),
+             "--interface", "127.0.0.1", "--port", str(rasa_port),
+             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            cwd=PROJECT_DIR, env=env, stdout=private_log(rasa_log), stderr=subprocess.STDOUT,
         )
     )
     assistant = LiveAssistant(
-        f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", token, data_dir, env, processes
+        f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", env["RASA_AUTH_TOKEN"], data_dir, env,
+        processes, env["ACTION_SERVER_TOKEN"],
     )
     try:
         wait_until_up(f"{assistant.actions_url}/health", processes[0], actions_log)

@@ -52,7 +52,7 @@ class PostgresServer:
         self.bin = Path(binaries[-1]).parent
         self.data = root / "pgdata"
         self.port = free_port()
-        self.user, self.password, self.db = "clinic", secrets.token_urlsafe(12), "clinic"
+        self.user, self.password, self.db = "clinic", secrets.token_hex(12), "clinic"
         self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         root.mkdir(parents=True, exist_ok=True)
         if self.as_postgres:
@@ -86,7 +86,7 @@ class PostgresServer:
 
 class RedisServer:
     def __init__(self, root: Path) -> None:
-        self.port, self.password, self.root = free_port(), secrets.token_urlsafe(12), root
+        self.port, self.password, self.root = free_port(), secrets.token_hex(12), root
         self.process: Optional[subprocess.Popen] = None
         self.start()
 
@@ -185,12 +185,11 @@ class ProductionStack:
 
     def launch_rasa(self, replica: int) -> None:
         log = self.root / f"rasa{replica}.log"
+        # As docker-compose.yml starts it: the API token from RASA_AUTH_TOKEN, never on the command line.
         self.processes[f"rasa{replica}"] = subprocess.Popen(
-            WITH_ENV + [
-                str(VENV_BIN / "rasa"), "run", "--interface", "127.0.0.1", "--port", str(self.rasa_ports[replica]),
-                "--enable-api", "--auth-token", self.token,
-                "--endpoints", "endpoints.production.yml", "--credentials", "credentials.yml",
-            ],
+            [PYTHON, str(PROJECT_DIR / "scripts" / "rasa_run.py"),
+             "--interface", "127.0.0.1", "--port", str(self.rasa_ports[replica]),
+             "--endpoints", "endpoints.production.yml", "--credentials", "credentials.yml"],
             cwd=PROJECT_DIR, env=self.env, stdout=log.open("a"), stderr=subprocess.STDOUT,
         )
 
@@ -230,7 +229,7 @@ def start(replicas: int = 2, extra_env: Optional[Dict[str, str]] = None) -> Prod
     postgres = PostgresServer(root / "postgres")
     redis = RedisServer(root)
     link = FaultyLink(postgres.port)
-    token = secrets.token_urlsafe(24)
+    token = secrets.token_hex(24)
     actions_port, rasa_ports = free_port(), [free_port() for _ in range(replicas)]
     data_dir = root / "data"
     data_dir.mkdir()
@@ -246,6 +245,7 @@ def start(replicas: int = 2, extra_env: Optional[Dict[str, str]] = None) -> Prod
         "BOOKING_SPOOL_PATH": str(data_dir / "booking_spool.jsonl"),
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions_port}/webhook",
         "RASA_AUTH_TOKEN": token,
+        "ACTION_SERVER_TOKEN": secrets.token_hex(32),
         "RASA_URL": f"http://127.0.0.1:{rasa_ports[0]}",  # the action server's handoff calls
         "BOOKING_SPOOL_RETRY_SECONDS": "2",
         "TF_CPP_MIN_LOG_LEVEL": "2",

@@ -28,6 +28,7 @@ RASA_API_PATHS = (
     "/conversations/abc/tracker/events", "/conversations/abc/messages", "/conversations/abc/trigger_intent",
     "/domain", "/webhooks/rest/webhook",
 )
+RASA_LAUNCHER = "scripts/rasa_run.py"
 PUBLIC_RASA_PATHS = ("/socket.io/", "/webhooks/facebook/webhook", "/webhooks/twilio/webhook", "/webhooks/telegram/webhook")
 
 
@@ -92,16 +93,17 @@ def literal_secrets(services: Dict[str, Dict[str, Any]]) -> List[str]:
 
 
 def rasa_api_problems(rasa: Dict[str, Any]) -> List[str]:
+    """The Rasa server starts through scripts/rasa_run.py, which turns the HTTP API on with the token
+    from RASA_AUTH_TOKEN inside the process: a token on the command line would show in `ps`."""
     args = command(rasa)
     problems = []
-    if "--enable-api" in args:
-        if "--auth-token" not in args:
-            problems.append("--enable-api without --auth-token")
-        else:
-            token = args[args.index("--auth-token") + 1] if args.index("--auth-token") + 1 < len(args) else ""
-            # Required (":?"): an unset token must stop compose, never start an open API.
-            if not re.fullmatch(r"\$\{RASA_AUTH_TOKEN:\?[^}]*\}", token):
-                problems.append(f"--auth-token is not the required ${{RASA_AUTH_TOKEN:?...}}: {token!r}")
+    if any(arg == "--auth-token" or arg.startswith("--auth-token=") for arg in args):
+        problems.append("the API token is on the command line (visible in ps)")
+    if RASA_LAUNCHER not in args:
+        problems.append(f"not started with {RASA_LAUNCHER} (the API and its token from the environment)")
+    # Required (":?"): an unset token must stop compose, never start an open API.
+    if not re.fullmatch(r"\$\{RASA_AUTH_TOKEN:\?[^}]*\}", environment(rasa).get("RASA_AUTH_TOKEN", "")):
+        problems.append("RASA_AUTH_TOKEN is not the required ${RASA_AUTH_TOKEN:?...}")
     return problems
 
 
@@ -246,8 +248,17 @@ def test_the_action_server_listens_only_inside_the_container_network(services):
 
 
 def test_rasa_api_only_with_a_token_from_the_environment(services):
-    assert "--enable-api" in command(services["rasa"])
+    assert RASA_LAUNCHER in command(services["rasa"])  # always --enable-api, with the token
     assert rasa_api_problems(services["rasa"]) == []
+
+
+def test_the_action_server_and_the_rasa_servers_share_a_required_secret(services):
+    required = re.compile(r"\$\{ACTION_SERVER_TOKEN:\?[^}]*\}")
+    for name in ("actions", "rasa"):
+        assert required.fullmatch(environment(services[name]).get("ACTION_SERVER_TOKEN", "")), name
+    endpoints = yaml.safe_load((PROJECT_DIR / "endpoints.production.yml").read_text())
+    assert endpoints["action_endpoint"]["headers"] == {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"}
+    assert "/health" in " ".join(services["actions"]["healthcheck"]["test"])  # the one open path
 
 
 def test_rasa_uses_the_production_endpoints_and_several_replicas(services):
@@ -290,7 +301,7 @@ def test_no_literal_secret_in_any_service(services):
 
 def test_required_secrets_stop_compose_when_missing():
     text = COMPOSE_PATH.read_text()
-    for name in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "RASA_AUTH_TOKEN", "CONSOLE_SECRET_KEY"):
+    for name in ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "RASA_AUTH_TOKEN", "ACTION_SERVER_TOKEN", "CONSOLE_SECRET_KEY"):
         uses = re.findall(r"(?<!\$)\$\{" + name + r"([^}]*)\}", text)
         assert uses and all(use.startswith(":?") for use in uses), (name, uses)
 
@@ -406,9 +417,12 @@ def test_checkers_flag_a_published_rasa_and_literal_secrets():
     }
     assert set(services_publishing_ports(bad)) == {"proxy", "rasa", "actions"}
     assert len(literal_secrets(bad)) == 3
-    assert rasa_api_problems(bad["rasa"])
-    assert rasa_api_problems({"command": "rasa run --enable-api"}) == ["--enable-api without --auth-token"]
-    assert rasa_api_problems({"command": ["rasa", "run", "--enable-api", "--auth-token", "${RASA_AUTH_TOKEN}"]})
+    assert "the API token is on the command line (visible in ps)" in rasa_api_problems(bad["rasa"])
+    assert len(rasa_api_problems({"command": "rasa run --enable-api"})) == 2
+    launched = {"command": ["python", RASA_LAUNCHER], "environment": {"RASA_AUTH_TOKEN": "${RASA_AUTH_TOKEN:?set it}"}}
+    assert rasa_api_problems(launched) == []
+    assert rasa_api_problems({**launched, "environment": {"RASA_AUTH_TOKEN": "${RASA_AUTH_TOKEN}"}})
+    assert rasa_api_problems({**launched, "command": ["python", RASA_LAUNCHER, "--auth-token=${RASA_AUTH_TOKEN:?x}"]})
 
 
 def test_checker_flags_an_undocumented_variable():

@@ -1,0 +1,39 @@
+"""Starts the Rasa server (`rasa run`) with its HTTP API on, behind the token, without the token
+ever appearing on a command line.
+
+Usage: python scripts/rasa_run.py [rasa run options, e.g. --port 5005 --endpoints endpoints.yml]
+
+`rasa run` reads the API token only from `--auth-token`, and a process's arguments are visible to
+every local user (`ps`, /proc/<pid>/cmdline). So this loads the environment as scripts/with_env.py
+does (.env, defaults, umask 077), takes the token from RASA_AUTH_TOKEN (or the one generated into
+the data folder), and hands Rasa its arguments inside this process, as `--auth-token=TOKEN`: one
+argument, so a token starting with "-" is still a value, never an option.
+"""
+import sys
+from pathlib import Path
+from typing import List
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+if __name__ == "__main__":
+    sys.path[0] = str(PROJECT_DIR)  # run as a script: the project's packages (actions, channels ...), not scripts/
+from actions import settings  # noqa: E402  (needs the path above)
+
+
+def rasa_argv(options: List[str]) -> List[str]:
+    """The arguments `rasa` parses: `run`, the given options, the API and its token."""
+    for option in options:
+        if option == "--auth-token" or option.startswith("--auth-token="):
+            sys.exit("scripts/rasa_run.py: set RASA_AUTH_TOKEN instead of --auth-token (arguments show in `ps`).")
+    return ["rasa", "run", *options, "--enable-api", f"--auth-token={settings.rasa_auth_token()}"]
+
+
+def main() -> None:
+    settings.apply_defaults()
+    sys.argv = rasa_argv(sys.argv[1:])
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
