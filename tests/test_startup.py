@@ -1,0 +1,223 @@
+"""Starting the assistant: its secrets, its ports, its files, and the action server's own door.
+
+What an outside check broke (issue 11): a generated API token starting with "-" that `rasa run`
+took for an option (the assistant never started again), the token visible in `ps`, `make run`
+trusting a foreign program on its ports, data files readable by every local user, an action server
+that anything on the machine could call, and oversized requests answered with 500 or 400.
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, Tuple
+
+import pytest
+
+from actions import settings
+from tests.live_stack import PROJECT_DIR, free_port
+
+WITH_ENV = [sys.executable, str(PROJECT_DIR / "scripts" / "with_env.py")]
+REFERENCE_CODE = re.compile(r"TC-[0-9A-Z]{6}")
+BOOKING = ["book a consultation", "Maria Lopez", "509-555-0142", "weekday mornings",
+           '/inform{"help_with": "anxiety"}', "yes", "yes"]
+
+
+def say(assistant, sender: str, text: str) -> str:
+    request = urllib.request.Request(
+        f"{assistant.url}/webhooks/rest/webhook", data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return " ".join(reply.get("text", "") for reply in json.loads(response.read()))
+
+
+def post(url: str, body: bytes, headers: Dict[str, str] = None, method: str = "POST") -> Tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def raw_status(url: str, head: bytes, body: bytes = b"") -> int:
+    """The status of a hand-made request; the server may answer and close before reading all of it."""
+    host, port = url.split("//")[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=60) as connection:
+        try:
+            connection.sendall(head + body)
+        except OSError:
+            pass
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+@pytest.fixture(scope="module")
+def booked(live_assistant) -> str:
+    """A visitor's greeting and a whole booking, through the live assistant: the confirmation."""
+    say(live_assistant, "startup-hello", "hello")
+    return [say(live_assistant, "startup-booking", text) for text in BOOKING][-1]
+
+
+# ---- secrets that cannot look like options, and stay out of the process list
+
+def test_generated_secrets_never_look_like_a_command_line_option(tmp_path):
+    made = [settings.generated_secret(tmp_path / f"secret{number}") for number in range(1000)]
+    assert [secret for secret in made if secret.startswith("-")] == []
+    assert all(re.fullmatch(r"[A-Za-z0-9]{32,}", secret) for secret in made)
+
+
+def test_a_token_file_starting_with_a_dash_reaches_rasa_intact(tmp_path):
+    """An install whose data folder kept a token from before: Rasa's own parser gets it whole."""
+    (tmp_path / "rasa_auth_token").write_text("-kept-from-an-older-install\n")
+    env = {key: value for key, value in os.environ.items() if key != "RASA_AUTH_TOKEN"}
+    check = (
+        "import sys; sys.path.insert(0, '.'); from scripts import rasa_run; "
+        "from rasa.__main__ import create_argument_parser; "
+        "args = create_argument_parser().parse_args(rasa_run.rasa_argv(['--port', '5005'])[1:]); "
+        "print(args.auth_token, args.enable_api)"
+    )
+    result = subprocess.run([sys.executable, "-c", check], cwd=PROJECT_DIR, capture_output=True, text=True,
+                            env={**env, "DATA_DIR": str(tmp_path)}, timeout=120)
+    assert result.stdout.split() == ["-kept-from-an-older-install", "True"], result.stderr[-2000:]
+
+
+def test_an_api_token_starting_with_a_dash_still_starts_the_assistant(live_assistant):
+    assert live_assistant.token.startswith("-")  # tests/live_stack.py chooses one on purpose
+    with urllib.request.urlopen(live_assistant.api("/status"), timeout=60) as response:
+        assert response.status == 200
+
+
+def test_no_secret_is_in_the_process_list(live_assistant):
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, timeout=30).stdout
+    rasa_server = Path(f"/proc/{live_assistant.processes[1].pid}/cmdline").read_bytes().decode()
+    assert "run" in rasa_server  # it is the Rasa server
+    for secret in (live_assistant.token, live_assistant.action_token):
+        assert secret not in rasa_server
+        assert secret not in listing
+
+
+# ---- a secret between the Rasa server and the action server
+
+def test_the_action_server_refuses_calls_without_the_shared_secret(live_assistant):
+    call = json.dumps({"next_action": "action_drop_tables", "tracker": {"sender_id": "x", "events": []},
+                       "domain": {}}).encode()
+    webhook = f"{live_assistant.actions_url}/webhook"
+    assert post(webhook, call)[0] == 401
+    assert post(webhook, call, {"Authorization": "Bearer not-the-secret"})[0] == 401
+    assert post(webhook, call, {"Authorization": live_assistant.action_token})[0] == 401
+    assert post(f"{live_assistant.actions_url}/actions", None, method="GET")[0] == 401
+    # With the secret the call reaches the actions (an unknown one: 404); health stays open.
+    assert post(webhook, call, live_assistant.action_headers)[0] == 404
+    assert post(f"{live_assistant.actions_url}/health", None, method="GET")[0] == 200
+
+
+def test_the_assistants_own_action_calls_still_work(booked):
+    assert REFERENCE_CODE.search(booked), booked
+
+
+# ---- oversized requests to the action server
+
+def test_the_action_server_answers_an_oversized_header_with_431(live_assistant):
+    head = (b"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"X-Padding: " + b"a" * 100_000 + b"\r\nContent-Length: 2\r\n\r\n")
+    assert raw_status(live_assistant.actions_url, head, b"{}") == 431
+
+
+@pytest.mark.parametrize("with_secret", [True, False])
+def test_the_action_server_answers_an_oversized_body_with_413_or_401(live_assistant, with_secret):
+    size = 5 * 1024 * 1024
+    secret = f"Authorization: {live_assistant.action_headers['Authorization']}\r\n".encode() if with_secret else b""
+    head = (b"POST /webhook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + secret +
+            b"Content-Length: %d\r\n\r\n" % size)
+    assert raw_status(live_assistant.actions_url, head, b'{"x": "' + b"a" * 65536) == (413 if with_secret else 401)
+
+
+# ---- private data files
+
+def test_the_data_folder_and_every_file_in_it_are_private(live_assistant, booked):
+    assert REFERENCE_CODE.search(booked)
+    data_dir = live_assistant.data_dir
+    assert (data_dir / "tracker.db").exists() and (data_dir / "clinic.db").exists()
+    loose = []
+    for path in [data_dir, *data_dir.rglob("*")]:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        if (path.is_dir() and mode != 0o700) or (not path.is_dir() and mode & 0o077):
+            loose.append(f"{path.relative_to(data_dir)} {mode:o}")
+    assert loose == []
+
+
+def test_an_existing_data_folder_is_made_private_at_start(tmp_path):
+    data_dir = tmp_path / "var"
+    (data_dir / "logs").mkdir(parents=True)
+    for path in (data_dir, data_dir / "logs"):
+        path.chmod(0o755)
+    for name in ("tracker.db", "logs/rasa.log"):
+        (data_dir / name).write_text("x")
+        (data_dir / name).chmod(0o644)
+    env = {key: value for key, value in os.environ.items() if key != "ACTION_SERVER_TOKEN"}
+    result = subprocess.run(WITH_ENV + ["sh", "-c", "umask; touch \"$DATA_DIR/new.db\""], cwd=PROJECT_DIR,
+                            capture_output=True, text=True, env={**env, "DATA_DIR": str(data_dir)}, timeout=120)
+    assert result.stdout.strip() == "0077", result.stderr[-2000:]
+    modes = {path.relative_to(data_dir).as_posix(): stat.S_IMODE(path.stat().st_mode) for path in data_dir.rglob("*")}
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert modes == {"logs": 0o700, "logs/rasa.log": 0o600, "tracker.db": 0o600, "new.db": 0o600,
+                     "action_server_token": 0o600}
+
+
+def test_the_generated_action_server_secret_is_shared_by_every_process_on_the_machine(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "ACTION_SERVER_TOKEN"}
+    env["DATA_DIR"] = str(tmp_path)
+    seen = {
+        subprocess.run(WITH_ENV + ["sh", "-c", "printf %s \"$ACTION_SERVER_TOKEN\""], cwd=PROJECT_DIR, env=env,
+                       capture_output=True, text=True, timeout=120).stdout
+        for _ in range(2)
+    }
+    assert seen == {(tmp_path / "action_server_token").read_text().strip()}
+    assert len(next(iter(seen))) >= 32
+
+
+# ---- make run and its ports
+
+def test_the_port_check_tells_our_own_listener_from_another_program():
+    from scripts import port_check
+
+    other = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            port = listener.getsockname()[1]
+            assert port_check.in_use(port, "127.0.0.1")
+            assert port_check.in_use(port, "0.0.0.0")
+            assert port_check.listening_pids(port) == {os.getpid()}
+            assert port_check.held_by(port, os.getpid())
+            assert not port_check.held_by(port, other.pid)
+    finally:
+        other.communicate(b"", timeout=30)
+
+
+def test_run_refuses_to_start_when_a_port_is_taken_and_names_it(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as foreign:
+        port = foreign.getsockname()[1]
+        env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "ACTION_PORT": str(port),
+               "RASA_PORT": str(free_port()), "WEB_PORT": str(free_port()), "CONSOLE_PORT": str(free_port())}
+        result = subprocess.run(["bash", "scripts/run.sh"], cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=240)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"Port {port} (action server) is already in use" in output, output[-3000:]
+    if shutil.which("ss"):
+        assert f"pid={os.getpid()}," in output  # which program holds it
+    assert "is up" not in output
