@@ -3,11 +3,11 @@ import re
 from datetime import datetime
 from typing import Any, Optional
 
-from flask import Flask
+from flask import Flask, current_app
 from markupsafe import Markup
 
 from console.params import clinic_timezone
-from console.privacy import mask
+from console.privacy import conversation_key, mask
 
 
 # Control characters other than tab and line breaks: not valid in HTML, and a terminal reading the
@@ -26,6 +26,11 @@ def masked(text: str, revealed: bool = False) -> str:
     return text if revealed else mask(text)
 
 
+def opaque(conversation_id: str) -> str:
+    """The conversation's key for addresses and forms: an SMS conversation's id is a phone number."""
+    return conversation_key(conversation_id, current_app.secret_key)
+
+
 def local_time(moment: Optional[datetime]) -> str:
     """In the clinic's time zone, e.g. 2026-11-21 14:05."""
     return moment.astimezone(clinic_timezone()).strftime("%Y-%m-%d %H:%M") if moment else ""
@@ -36,5 +41,5 @@ def confidence(value: Optional[float]) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(masked=masked, local_time=local_time, confidence=confidence)
+    app.jinja_env.filters.update(masked=masked, local_time=local_time, confidence=confidence, opaque=opaque)
     app.jinja_env.finalize = without_controls

@@ -28,7 +28,7 @@ from console import create_app
 from console.accounts import save_user
 from console.exports import example_line, safe_cell
 from console.models import ConsoleDb, RevealLog, SignInFailure
-from console.privacy import mask
+from console.privacy import conversation_for_key, mask
 from tests.live_stack import PROJECT_DIR, start
 
 PASSWORD = "correct horse battery staple"
@@ -102,14 +102,15 @@ def page(client, url) -> str:
 
 
 def listed(client, query="") -> list:
-    """Conversation ids in the order the conversation list shows them, over all its pages."""
+    """Conversation ids in the order the conversation list shows them, over all its pages (its links
+    carry opaque keys, console/privacy.py)."""
     separator = "&" if query else "?"
     ids, number = [], 1
     while True:
         found = re.findall(r'<td><a href="/conversations/([^"]+)"', page(client, f"/conversations{query}{separator}page={number}"))
         if not found:
             return ids
-        ids, number = ids + found, number + 1
+        ids, number = ids + [conversation_for_key(key, client.application.secret_key) for key in found], number + 1
 
 
 def today(app) -> str:

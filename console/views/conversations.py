@@ -1,7 +1,7 @@
 """Conversation review: search and filters, transcripts, crisis reviews, reveals and their audit log."""
 from typing import Optional, Tuple
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -11,16 +11,18 @@ from console import params
 from console.exports import csv_download
 from console.models import CrisisReview, RevealLog
 from console.params import DateRange
+from console.privacy import conversation_for_key
 from console.reveal import record_reveal, revealed
 from console.security import local_path
 from console.services import services
-from console.templating import local_time, masked
+from console.templating import local_time, masked, opaque
 from console.tracker import CHANNELS, OUTCOME_LABELS, ConversationSummary, Filters
 
 blueprint = Blueprint("conversations", __name__)
 PAGE_SIZE = 50
 AUDIT_ENTRIES = 500
-MAX_ID_LENGTH = 255
+MAX_ID_LENGTH = 255  # Rasa's sender_id column
+MAX_KEY_LENGTH = 2000  # the key of the longest id (255 characters of up to 4 bytes each)
 
 
 def list_filters() -> Tuple[Filters, Optional[DateRange]]:
@@ -54,8 +56,17 @@ def summary_or_404(conversation_id: str) -> ConversationSummary:
     return found[0] if found else abort(404, "There is no such conversation.")
 
 
+def conversation_id_for(value: str) -> str:
+    """The conversation an address or form names: by its opaque key (what the console's pages give,
+    templating.opaque), or by its id, as typed or in a link made before keys."""
+    found = conversation_for_key(value, current_app.secret_key)
+    if found is None and len(value) > MAX_ID_LENGTH:
+        abort(400, f"conversation_id: at most {MAX_ID_LENGTH} characters.")
+    return value if found is None else found
+
+
 def form_conversation_id() -> str:
-    return params.text(request.form, "conversation_id", MAX_ID_LENGTH, required=True)
+    return conversation_id_for(params.text(request.form, "conversation_id", MAX_KEY_LENGTH, required=True))
 
 
 @blueprint.route("/conversations")
@@ -79,6 +90,7 @@ def index():
 
 @blueprint.route("/conversations/<path:conversation_id>")
 def detail(conversation_id: str):
+    conversation_id = conversation_for_key(conversation_id, current_app.secret_key) or conversation_id
     summary = summary_or_404(conversation_id)
     return render_template(
         "conversation.html", summary=summary, messages=services().tracker.transcript(conversation_id),
@@ -94,7 +106,7 @@ def reveal():
         abort(404, "There is no such conversation.")
     record_reveal(conversation_id)
     flash("Phone numbers and email addresses are shown for this conversation. The reveal is logged.", "info")
-    fallback = url_for("conversations.detail", conversation_id=conversation_id)
+    fallback = url_for("conversations.detail", conversation_id=opaque(conversation_id))
     return redirect(local_path(request.form.get("next", ""), fallback))
 
 
@@ -109,7 +121,7 @@ def crisis_reviewed():
         flash("Marked as reviewed.", "info")
     except IntegrityError:
         flash("Someone had already marked it as reviewed.", "info")
-    return redirect(url_for("conversations.detail", conversation_id=conversation_id))
+    return redirect(url_for("conversations.detail", conversation_id=opaque(conversation_id)))
 
 
 @blueprint.route("/conversations/export.csv")
