@@ -273,6 +273,13 @@ def test_behind_a_proxy_the_address_is_the_one_the_proxy_forwards(app):
         behind.extensions["console"].close()
 
 
+def test_docker_compose_tells_the_console_about_its_proxy():
+    import yaml
+
+    compose = yaml.safe_load((PROJECT_DIR / "docker-compose.yml").read_text())
+    assert compose["services"]["console"]["environment"]["CONSOLE_PROXIES_COUNT"] == "1"
+
+
 def test_an_older_database_gets_the_session_column(tmp_path):
     """A staff_users table created before sessions could be ended: its accounts keep working."""
     from werkzeug.security import generate_password_hash
