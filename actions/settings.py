@@ -33,7 +33,7 @@ DEFAULTS = {
     # (0: no limit). The action server's own bound is ACTION_SERVER_MAX_REQUEST_BYTES (4 MiB).
     "SANIC_REQUEST_MAX_SIZE": "262144",
     "MAX_MESSAGE_CHARS": "2000",
-    "RATE_LIMIT_IP_PER_MINUTE": "120",
+    "RATE_LIMIT_IP_PER_MINUTE": "600",
     "RATE_LIMIT_SENDER_PER_MINUTE": "30",
     "ACTION_SERVER_MAX_REQUEST_BYTES": str(4 * 1024 * 1024),
     "CLINIC_PROFILE_PATH": str(PROJECT_DIR / "clinic_profile.yml"),

@@ -6,6 +6,10 @@
   sign, and every request while the channel's secrets are empty (webhook_guard).
 - numbered_options: buttons as numbered text, for channels without buttons (SMS).
 - delivery: replies that fail fast and, when they fail, do not lose the conversation.
+
+Every channel hands its messages to the Rasa agent, where rasa_server.message_guard makes them
+storable (invalid Unicode, control characters), keeps their text out of the logs and lets only the
+assistant's own button payloads count as intents: one place for all channels.
 """
 from rasa_server import install as _install_rasa_server_guards
 

@@ -3,7 +3,9 @@
 Rasa's own answers 500 to a body that is not a JSON object, files messages without a `sender` under
 one shared conversation "default", and lets the caller name the input channel. This one answers a
 clear 400 instead, requires a sender, always records the channel as "rest", and answers 429 to an
-IP address over RATE_LIMIT_IP_PER_MINUTE.
+IP address over RATE_LIMIT_IP_PER_MINUTE (with the crisis line, as every refusal a visitor sees).
+The message itself is cleaned (invalid Unicode, control characters) by rasa_server.message_guard,
+which every channel's messages pass through.
 """
 import logging
 from typing import Any, Callable, Optional, Text
@@ -16,10 +18,12 @@ from sanic.response import HTTPResponse
 
 from channels.webhook_guard import OnNewMessage
 from rasa_server.rate_limit import client_ip, ip_limiter
+from rasa_server.refusals import refusal
 
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
+TOO_MANY_FROM_THIS_ADDRESS = "Too many messages are coming from your network right now; please wait a minute and try again."
 
 
 def message_problem(body: Any, id_field: str, id_is_valid: Callable[[str], bool], id_rule: str) -> Optional[str]:
@@ -58,7 +62,7 @@ class CheckedRestInput(RestInput):
             if request.method != "POST":
                 return None
             if not ip_limiter().allow(client_ip(request)):
-                return response.json({"error": "Too many messages from this address; wait a minute."}, status=429)
+                return response.json({"error": refusal(TOO_MANY_FROM_THIS_ADDRESS)}, status=429)
             try:
                 body = request.json  # parsed once: Rasa's handler reads the same parsed body
             except InvalidUsage:

@@ -1,7 +1,9 @@
 """The website chat widget's Socket.IO channel.
 
 Accepts only the origins in ALLOWED_ORIGINS; refuses connections and messages from an IP address
-over RATE_LIMIT_IP_PER_MINUTE; ignores (with a log line) messages that are not of the widget's shape.
+over RATE_LIMIT_IP_PER_MINUTE, telling the visitor so with the crisis line (a connection refused
+carries it as its error's message, a message refused gets it as a bot message); ignores (with a
+log line) messages that are not of the widget's shape.
 With several Rasa replicas, SOCKETIO_MESSAGE_QUEUE_URL (Redis) carries a message sent by any replica
 (a staff reply through the HTTP API, say) to the replica that holds the visitor's socket.
 """
@@ -14,10 +16,12 @@ from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 from socketio import AsyncRedisManager, AsyncServer
+from socketio.exceptions import ConnectionRefusedError
 
-from channels.rest import message_problem
+from channels.rest import TOO_MANY_FROM_THIS_ADDRESS, message_problem
 from channels.webhook_guard import OnNewMessage
 from rasa_server.rate_limit import client_ip, ip_limiter
+from rasa_server.refusals import refusal
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +85,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             address = client_ip(environ["sanic.request"])
             if not ip_limiter().allow(address):
                 logger.warning("Refused a chat connection: %s is over its rate limit.", address)
-                return False
+                raise ConnectionRefusedError(refusal(TOO_MANY_FROM_THIS_ADDRESS))
             addresses[sid] = address
             return await rasa_connect(sid, environ, auth)
 
@@ -102,7 +106,10 @@ class OriginCheckedSocketIOInput(SocketIOInput):
                 logger.warning("Ignored a chat message event from socket %s: %s.", sid, problem)
                 return
             if not ip_limiter().allow(addresses.get(sid, sid)):
-                logger.warning("Ignored a chat message from socket %s: its address is over its rate limit.", sid)
+                logger.warning("Refused a chat message from socket %s: its address is over its rate limit.", sid)
+                await server.emit(
+                    self.bot_message_evt, {"text": refusal(TOO_MANY_FROM_THIS_ADDRESS)}, room=sid, namespace=self.namespace
+                )
                 return
             await rasa_message(sid, data)
 

@@ -1,4 +1,9 @@
-"""Telegram, requiring X-Telegram-Bot-Api-Secret-Token when TELEGRAM_SECRET_TOKEN is set."""
+"""Telegram, requiring X-Telegram-Bot-Api-Secret-Token on every update.
+
+Telegram signs nothing; the secret token it sends back (registered with the webhook) is the only
+proof that an update comes from Telegram. So the channel is enabled only with TELEGRAM_SECRET_TOKEN
+set, like the other channels with their secrets: without it, every request is refused (403).
+"""
 import asyncio
 from typing import Any, Dict, Optional
 
@@ -19,13 +24,11 @@ class SecretTokenTelegramOutput(TelegramOutput):
     async def set_webhook(self, url: str, **kwargs: Any) -> bool:
         """Registers the secret that Telegram then sends with every update; aiogram 2.15 predates
         the parameter (Bot API 6.1), hence the raw API call."""
-        if not self.secret_token:
-            return await super().set_webhook(url, **kwargs)
         return await self.request("setWebhook", {"url": url, "secret_token": self.secret_token, **kwargs})
 
 
 class SecretTokenTelegramInput(WebhookGuard, TelegramInput):
-    """Credentials as Rasa's telegram channel, plus an optional `secret_token`."""
+    """Credentials as Rasa's telegram channel, plus `secret_token` (required)."""
 
     secret_token = ""
 
@@ -36,11 +39,11 @@ class SecretTokenTelegramInput(WebhookGuard, TelegramInput):
         return channel
 
     def is_configured(self) -> bool:
-        return bool(self.access_token and self.verify and self.webhook_url)
+        return bool(self.access_token and self.verify and self.webhook_url and self.secret_token)
 
     def is_authentic(self, request: Request) -> bool:
         if not self.secret_token:
-            return True
+            return False
         return same_secret(self.secret_token, request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""))
 
     def get_output_channel(self) -> TelegramOutput:

@@ -1,13 +1,17 @@
-"""Rasa's HTTP API answers a malformed body with a clear 400.
+"""Rasa's HTTP API answers a malformed body with a clear 400, and only to a caller it accepts.
 
 The API needs the token and is never behind the public proxy, but Rasa 3.6 answers some bad bodies
 with a 500 (a JSON list, a string or invalid UTF-8 sent to /model/parse, an empty body to
-trigger_intent...). These checks run before Rasa's handlers, on the endpoints that read a body.
+trigger_intent...). These checks run before Rasa's handlers, on the endpoints that read a body,
+and only after Rasa's own authentication (its `requires_auth`, token or JWT) has accepted the
+caller: anyone else gets Rasa's 401 (or 403), never a description of what the API expects.
 """
+import inspect
 import re
-from typing import Any, Dict, Optional, Pattern, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Pattern, Sequence, Tuple
 
 import rasa.server
+from rasa.server import ErrorResponse
 from sanic import Sanic, response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
@@ -37,16 +41,31 @@ def api_body_problem(fields: Dict[str, type], body: Any) -> Optional[str]:
     return None
 
 
-def add_checks(app: Sanic) -> None:
+def caller_check(app: Sanic, auth_token: Optional[str]) -> Callable[..., Any]:
+    """Rasa's own authentication, as its endpoints apply it: awaited with the request and the
+    route's arguments, it returns when the caller may use the endpoint and raises ErrorResponse
+    (401, or 403 for a JWT without the right) when not."""
+
+    async def accepted(request: Request, conversation_id: Optional[str] = None) -> None:
+        return None
+
+    return rasa.server.requires_auth(app, auth_token)(accepted)
+
+
+def add_checks(app: Sanic, auth_token: Optional[str] = None) -> None:
+    check_caller = caller_check(app, auth_token)
+
     @app.on_request
     async def check_api_body(request: Request) -> Optional[HTTPResponse]:
         if request.method not in ("POST", "PUT"):
             return None
-        if not (request.args.get("token") or request.headers.get("Authorization")):
-            return None  # Rasa answers 401 first: the API's shape is not shown to callers without a token
         fields = fields_needed(request.path)
         if fields is None:
             return None
+        try:
+            await check_caller(request, **request.match_info)
+        except ErrorResponse:
+            return None  # Rasa's handler refuses the caller itself, with its own answer
         try:
             body = request.json  # parsed once: Rasa's handler reads the same parsed body
         except InvalidUsage:
@@ -60,7 +79,8 @@ _rasa_create_app = rasa.server.create_app
 
 def _create_app_with_checks(*args: Any, **kwargs: Any) -> Sanic:
     app = _rasa_create_app(*args, **kwargs)
-    add_checks(app)
+    arguments = inspect.signature(_rasa_create_app).bind(*args, **kwargs)
+    add_checks(app, arguments.arguments.get("auth_token"))
     return app
 
 

@@ -1,16 +1,24 @@
 """What every visitor message passes through before and after Rasa handles it.
 
-Replaces `Agent.handle_message` (Rasa 3.6 has no hook there) with the same steps, guarded:
-- control characters are removed from the text; a text longer than MAX_MESSAGE_CHARS is not
-  processed and the visitor is asked to shorten it;
+Replaces `Agent.handle_message` (Rasa 3.6 has no hook there) with the same steps, guarded. Every
+channel (REST, Socket.IO, every webhook) hands its messages to `Agent.handle_message`, so this is
+the one place that sees them all before anything is stored:
+- invalid Unicode (a lone surrogate such as "\\ud800", which JSON allows and UTF-8 cannot store)
+  is replaced by U+FFFD in the text, the sender id, the message id and the metadata; control
+  characters are removed from the text; a text longer than MAX_MESSAGE_CHARS is not processed and
+  the visitor is asked to shorten it;
+- the message is marked as a visitor's: only the assistant's own button payloads count as
+  intents (rasa_server.button_payloads), and its text is kept out of the logs while it is handled
+  (rasa_server.log_redaction);
 - a conversation sending more than RATE_LIMIT_SENDER_PER_MINUTE messages is told to slow down
   (once a minute) and the extra messages are not processed;
 - when the lock store (Redis) or the tracker store (the database) cannot be reached, the error is
-  logged clearly, the visitor is asked to try again (with the crisis numbers, since the message
-  could not be read), and the conversation is left untouched;
+  logged clearly, the visitor is asked to try again, and the conversation is left untouched;
 - when a call to the action server failed, the visitor gets an apology and the offer of a person,
   or the crisis response if the message was a crisis: never silence. The reply is kept in the
   conversation so that staff see it.
+Every refusal (too long, too fast, service unavailable, the failed call's apology) ends with the
+crisis line (rasa_server.refusals).
 """
 import logging
 import os
@@ -28,14 +36,19 @@ from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import ConnectionException
 
+from rasa_server import button_payloads, log_redaction
 from rasa_server.action_calls import FailedActionCalls, current_failures
 from rasa_server.rate_limit import ip_limiter, sender_limiter, slow_down_notice_limiter
+from rasa_server.refusals import crisis_line
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 # C0 and C1 control characters except tab and newline, plus DEL.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Code points that are not characters: halves of a UTF-16 pair, left alone (a pair, once decoded,
+# is one code point, so any surrogate left in a Python string is a lone one).
+SURROGATES = re.compile("[\ud800-\udfff]")
 STORE_ERRORS = (LockError, ConnectionException, redis.exceptions.RedisError, sqlalchemy.exc.SQLAlchemyError)
 
 
@@ -51,11 +64,40 @@ async def handle_message(self: Agent, message: UserMessage) -> Optional[List[Dic
     if not self.is_ready():
         logger.info("Ignoring message as there is no agent to handle it.")
         return None
+    clean_message(message)
+    button_payloads.mark_from_visitor(message)
+    with log_redaction.visitor_text(message.text):
+        return await _handle_clean_message(self, message)
+
+
+def valid_unicode(value: Any) -> Any:
+    """`value` with every lone surrogate replaced by U+FFFD, in strings nested in dicts and lists too."""
+    if isinstance(value, str):
+        return SURROGATES.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {valid_unicode(key): valid_unicode(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [valid_unicode(item) for item in value]
+    return value
+
+
+def clean_text(text: str) -> str:
+    return CONTROL_CHARACTERS.sub(" ", valid_unicode(text)).strip()
+
+
+def clean_message(message: UserMessage) -> None:
+    """Makes a message storable: what the tracker store writes must encode as UTF-8."""
     if message.text is not None:
-        message.text = CONTROL_CHARACTERS.sub(" ", str(message.text)).strip()
-        if len(message.text) > max_message_chars():
-            await _say(self, message, "utter_message_too_long")
-            return None
+        message.text = clean_text(str(message.text))
+    message.sender_id = valid_unicode(message.sender_id)
+    message.message_id = valid_unicode(message.message_id)
+    message.metadata = valid_unicode(message.metadata)
+
+
+async def _handle_clean_message(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+    if message.text is not None and len(message.text) > max_message_chars():
+        await _say(self, message, "utter_message_too_long")
+        return None
     if not sender_limiter().allow(message.sender_id):
         logger.warning("Conversation %s is over its message rate limit: message not processed.", message.sender_id)
         if slow_down_notice_limiter().allow(message.sender_id):
@@ -81,18 +123,24 @@ async def handle_message(self: Agent, message: UserMessage) -> Optional[List[Dic
 
 
 async def _say(agent: Agent, message: UserMessage, response_name: str) -> Dict[Text, Any]:
-    """Sends a domain response without touching the stored conversation (which may be unreachable)."""
+    """Sends a refusal (a domain response and the crisis line) without touching the stored
+    conversation, which may be unreachable."""
     tracker = DialogueStateTracker(message.sender_id, agent.domain.slots)
-    return await _send(agent, message.output_channel, tracker, response_name)
+    return await _send(agent, message.output_channel, tracker, response_name, with_crisis_line=True)
 
 
 async def _send(
-    agent: Agent, output_channel: OutputChannel, tracker: DialogueStateTracker, response_name: str
+    agent: Agent, output_channel: OutputChannel, tracker: DialogueStateTracker, response_name: str,
+    with_crisis_line: bool = False,
 ) -> Dict[Text, Any]:
     response = await agent.processor.nlg.generate(response_name, tracker, output_channel.name())
     if response is None:
         logger.error("The model's domain has no response %s: retrain the model (make train).", response_name)
         return {}
+    if with_crisis_line:
+        # Both languages until the conversation's language is known here (refusals come before
+        # the conversation is read, or when it cannot be).
+        response["text"] = f"{response.get('text') or ''}\n\n{crisis_line(None)}".lstrip()
     await output_channel.send_response(tracker.sender_id, response)
     return response
 
@@ -106,7 +154,7 @@ async def _answer_failed_action_calls(agent: Agent, message: UserMessage, failur
     )
     tracker = await agent.processor.get_tracker(message.sender_id)
     response_name = "utter_crisis" if is_crisis else "utter_action_server_unavailable"
-    response = await _send(agent, message.output_channel, tracker, response_name)
+    response = await _send(agent, message.output_channel, tracker, response_name, with_crisis_line=not is_crisis)
     events: List[Event] = [create_bot_utterance({**response, "utter_action": response_name})]
     if is_crisis:
         events.append(SlotSet("crisis_flagged", True))  # flagged for staff review, as the action would have

@@ -3,6 +3,16 @@
 The well-kept `limits` library would do this, but it needs a newer `packaging` than Rasa 3.6
 allows. Counts live in each Rasa server's memory: with N replicas a key can get up to N times a
 limit, so the reverse proxy's own limit (deploy/nginx) is the bound shared by all replicas.
+
+The two bounds protect different things. Per IP (web chat only) is generous on purpose: a clinic's
+waiting room, a school or a phone carrier's NAT puts many visitors behind one address, and a
+tight bound would shut all of them out at once, the one in crisis included. 600 a minute is about
+60 visitors each typing at their fastest; a flood from one address is still stopped there, and
+what gets through is bounded per conversation. Per conversation (every channel) is strict: one
+person types at most a few messages a minute, so 30 a minute stops a script without ever
+stopping a person. The price of the generous IP bound: one address that spreads its messages
+over many conversation ids can make up to 600 messages a minute of work (the NLU's), which a
+single Rasa server absorbs (docs/reliability.md); the proxy's limit stays the outer bound.
 """
 import os
 import time
@@ -12,7 +22,7 @@ from typing import Callable, Deque
 
 from sanic.request import Request
 
-DEFAULT_IP_PER_MINUTE = 120
+DEFAULT_IP_PER_MINUTE = 600
 DEFAULT_SENDER_PER_MINUTE = 30
 
 

@@ -292,16 +292,19 @@ async def test_numbers_refer_to_the_buttons_offered_in_the_bot_s_last_turn(domai
 # ---- Telegram: X-Telegram-Bot-Api-Secret-Token
 
 
-def test_telegram_requires_the_secret_token_once_set():
+def test_telegram_requires_the_secret_token():
+    """The webhook end to end, and a channel without the secret: test_channel_input.py."""
     channel = SecretTokenTelegramInput.from_credentials(
         {"access_token": "123:abc", "verify": "clinic_bot", "webhook_url": "https://x", "secret_token": "s3cret"}
     )
     with_header = SimpleNamespace(headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"})
-    assert channel.is_authentic(with_header)
+    assert channel.is_configured() and channel.is_authentic(with_header)
     assert not channel.is_authentic(SimpleNamespace(headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}))
     assert not channel.is_authentic(SimpleNamespace(headers={}))
     channel.secret_token = ""
-    assert channel.is_authentic(SimpleNamespace(headers={}))
+    assert not channel.is_configured()
+    assert not channel.is_authentic(SimpleNamespace(headers={}))
+    assert not channel.is_authentic(SimpleNamespace(headers={"X-Telegram-Bot-Api-Secret-Token": ""}))
 
 
 async def test_telegram_webhook_is_registered_with_the_secret_token():
