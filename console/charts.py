@@ -108,8 +108,10 @@ def overview_charts(activity: Activity, dates: DateRange) -> List[Chart]:
             display=lambda share: f"{share:.0%}",
         ),
         bar_chart(
-            "events", "Handoffs, bookings and crisis events", "Totals over the range.", ("Event", "Count"),
+            "events", "Handoffs, bookings and crisis events",
+            "Totals over the range. Crisis responses include those given after a yes to the check-in question.",
+            ("Event", "Count"),
             [("Handoffs to staff", counted["handoffs"]), ("Consultation bookings", counted["bookings"]),
-             ("Crisis responses", counted["crisis"])],
+             ("Crisis responses", counted["crisis"]), ("Crisis check-ins", counted["check_ins"])],
         ),
     ]

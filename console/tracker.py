@@ -3,6 +3,14 @@
 Rasa keeps every event as one row of the table `events` (endpoints.yml): the columns used for
 filtering (type_name, intent_name, action_name, timestamp) plus `data`, the whole event as JSON.
 For slot events Rasa puts the slot's name in action_name.
+
+Crisis detection has two tiers (actions/safety.py): a `crisis` message gets the crisis response
+(action_crisis_response); a `possible_crisis` message gets a check-in question
+(action_crisis_check_in), and the visitor's answer runs action_check_in_answer: "yes" (intent
+affirm) gives the crisis response, "no" takes the check-in back (two `rewind` events) and replays the
+original message with its ordinary intent (parse_data "crisis_check_in": "no"). The flagged message's
+parse_data says why: `crisis`: {"tier": "sure" | "check", "score", "reason"}. `crisis_history` reads
+this from a conversation's events, the columns to find them and `event_data` for what they say.
 """
 import json
 import re
@@ -31,15 +39,18 @@ MESSAGE_COLUMNS = (E.id, E.sender_id, E.type_name, E.timestamp, E.action_name, E
 
 # The channel names Rasa records as input_channel (credentials.yml).
 CHANNELS = ("socketio", "rest", "facebook", "slack", "twilio", "telegram")
-# What the assistant did in a conversation, as SQL conditions on one event.
+# What the assistant did in a conversation (in the order pages show them).
 OUTCOME_LABELS = {
     "answered": "FAQ answered",
     "clarification": "Clarification (fallback)",
     "out_of_scope": "Out of scope",
-    "crisis": "Crisis",
+    "crisis": "Crisis",  # the crisis response (a crisis message, or "yes" to the check-in)
+    "crisis_check_in": "Crisis check-in",  # the check-in question was asked, whatever the answer
     "handoff": "Handoff",
     "booking": "Booking",
 }
+# Outcomes found with SQL conditions on one event; the crisis outcomes are read from the
+# conversation's crisis events (crisis_history).
 OUTCOMES = {
     "answered": and_(E.type_name == "action", E.action_name == "utter_faq"),
     "clarification": or_(
@@ -47,20 +58,55 @@ OUTCOMES = {
         and_(E.type_name == "action", E.action_name == "action_clarify"),
     ),
     "out_of_scope": and_(E.type_name == "user", E.intent_name == "out_of_scope"),
-    "crisis": or_(
-        and_(E.type_name == "user", E.intent_name == "crisis"),
-        and_(E.type_name == "action", E.action_name == "action_crisis_response"),
-        and_(E.type_name == "slot", E.action_name == "crisis_flagged", E.data.like('%"value": true%')),
-    ),
     "handoff": and_(E.type_name == "action", E.action_name == "action_start_handoff"),
     "booking": and_(E.type_name == "action", E.action_name == "action_submit_booking"),
 }
+CRISIS_OUTCOMES = ("crisis", "crisis_check_in")
+CRISIS_INTENT, POSSIBLE_CRISIS_INTENT = "crisis", "possible_crisis"
+CRISIS_RESPONSE, CHECK_IN, CHECK_IN_ANSWER = "action_crisis_response", "action_crisis_check_in", "action_check_in_answer"
+CRISIS_FLAG = "crisis_flagged"  # the slot set with the crisis response
+YES_INTENT = "affirm"
+# An event of a conversation that may hold a crisis or a check-in (read further by crisis_history).
+# Not the crisis_flagged slot: every session starts by setting it (false, or true carried over), and
+# it is only ever set true after a crisis message (the crisis response, the action server's
+# fallback in rasa_server/message_guard.py) or a yes to the check-in.
+CRISIS_EVENT = or_(
+    and_(E.type_name == "user", E.intent_name.in_((CRISIS_INTENT, POSSIBLE_CRISIS_INTENT))),
+    and_(E.type_name == "action", E.action_name.in_((CRISIS_RESPONSE, CHECK_IN, CHECK_IN_ANSWER))),
+)
+LANGUAGE_SLOT = "language"
+LANGUAGES = {"en": "English", "es": "Español"}
 INBOX_INTENTS = ("nlu_fallback", "out_of_scope")
 # A UTF-16 surrogate on its own: JSON can spell it ("\\ud800"), no page, CSV or database can hold it.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 CHUNK = 500  # conversation ids per DELETE statement
 # Actions counted on the overview page.
-COUNTED_ACTIONS = {"action_start_handoff": "handoffs", "action_submit_booking": "bookings", "action_crisis_response": "crisis"}
+COUNTED_ACTIONS = {
+    "action_start_handoff": "handoffs", "action_submit_booking": "bookings", CRISIS_RESPONSE: "crisis",
+    CHECK_IN: "check_ins",
+}
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Why the crisis detector flagged a message (its parse_data `crisis`)."""
+
+    tier: str = ""  # "sure" (the crisis response) or "check" (the check-in question)
+    score: Optional[float] = None  # 0.0-1.0
+    reason: str = ""  # "classifier" or "pattern: <name>"
+
+
+def detection(parse_data: dict) -> Optional[Detection]:
+    """The crisis detector's verdict on a message, when it flagged it."""
+    found = parse_data.get("crisis")
+    if not isinstance(found, dict):
+        return None
+    tier, score, reason = found.get("tier"), found.get("score"), found.get("reason")
+    return Detection(
+        tier=tier if isinstance(tier, str) else "",
+        score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
+        reason=reason if isinstance(reason, str) else "",
+    )
 
 
 @dataclass(frozen=True)
@@ -79,6 +125,46 @@ class Message:
     staff: Optional[str] = None
     buttons: Tuple[str, ...] = ()
     channel: Optional[str] = None
+    crisis: Optional[Detection] = None  # visitor messages the crisis detector flagged
+    replayed: bool = False  # the message given again after the visitor said "no" to the check-in
+
+
+@dataclass(frozen=True)
+class CrisisEpisode:
+    """A crisis message, or a possible crisis and its check-in, in a conversation."""
+
+    kind: str  # "crisis" or "check_in"
+    time: datetime  # when staff should have known: the crisis response, the "yes", else the message
+    message_id: Optional[int]  # the visitor message that raised it
+    detection: Optional[Detection] = None
+    handled: bool = False  # the crisis response was given / the check-in question was asked
+    answer: Optional[str] = None  # check-ins: "yes", "no", or None (not answered with yes or no)
+    answer_id: Optional[int] = None  # the visitor's answer (or what the visitor wrote instead)
+
+    @property
+    def urgent(self) -> bool:
+        """A crisis, or a check-in answered yes: what the live queue puts at the top."""
+        return self.kind == "crisis" or self.answer == "yes"
+
+
+@dataclass(frozen=True)
+class CrisisHistory:
+    episodes: Tuple[CrisisEpisode, ...] = ()
+    channel: str = ""
+
+    @property
+    def outcomes(self) -> FrozenSet[str]:
+        found = set()
+        if any(episode.urgent for episode in self.episodes):
+            found.add("crisis")
+        if any(episode.kind == "check_in" for episode in self.episodes):
+            found.add("crisis_check_in")
+        return frozenset(found)
+
+    def after(self, moment: Optional[datetime], urgent_only: bool = False) -> List[CrisisEpisode]:
+        """The episodes raised after `moment` (all when None), e.g. since the last staff review."""
+        return [episode for episode in self.episodes
+                if (episode.urgent or not urgent_only) and (moment is None or episode.time > moment)]
 
 
 @dataclass
@@ -90,7 +176,8 @@ class ConversationSummary:
     outcomes: FrozenSet[str]
     channel: str = ""
     preview: str = ""
-    crisis_reviewed: bool = False
+    crisis: CrisisHistory = field(default_factory=CrisisHistory)
+    language: str = ""  # "en", "es", or "" while not yet clear
 
 
 @dataclass(frozen=True)
@@ -168,7 +255,8 @@ def to_message(row) -> Optional[Message]:
         return Message(
             kind="visitor", text=str(data.get("text") or ""), intent=intent.get("name"),
             confidence=intent.get("confidence"), faq_key=key, faq_confidence=key_confidence,
-            channel=data.get("input_channel"), **base,
+            channel=data.get("input_channel"), crisis=detection(parse),
+            replayed=parse.get("crisis_check_in") == "no", **base,
         )
     if row.type_name == "bot":
         staff = (data.get("metadata") or {}).get("staff")
@@ -182,6 +270,89 @@ def to_message(row) -> Optional[Message]:
     if row.type_name in ("pause", "resume"):
         return Message(kind="action", text="bot paused" if row.type_name == "pause" else "bot resumed", **base)
     return None
+
+
+@dataclass
+class _Episode:
+    """A CrisisEpisode while crisis_history reads on."""
+
+    kind: str
+    time: float
+    message: Optional[Message]
+    handled: bool = False
+    answer: Optional[str] = None
+    answer_id: Optional[int] = None
+
+    def done(self) -> CrisisEpisode:
+        return CrisisEpisode(
+            kind=self.kind, time=to_datetime(self.time), message_id=self.message.id if self.message else None,
+            detection=self.message.crisis if self.message else None, handled=self.handled, answer=self.answer,
+            answer_id=self.answer_id,
+        )
+
+
+def crisis_history(rows) -> CrisisHistory:
+    """A conversation's crisis messages and check-ins, from its events in order (rows of
+    CRISIS_HISTORY_ROWS: visitor messages with their data, actions, crisis_flagged slots)."""
+    episodes: List[_Episode] = []
+    last_visitor: Optional[Message] = None
+    check_in: Optional[_Episode] = None  # the check-in waiting for the visitor's answer
+    answer: Optional[Message] = None  # the first visitor message after it
+    flagged_at: Optional[float] = None
+    channel = ""
+
+    def raised_by(message: Optional[Message], kind: str, timestamp: float) -> _Episode:
+        for episode in reversed(episodes):
+            if episode.kind == kind and message is not None and episode.message is message:
+                return episode
+        episodes.append(_Episode(kind, timestamp, message))
+        return episodes[-1]
+
+    for row in rows:
+        timestamp = row.timestamp or 0
+        if row.type_name == "user":
+            message = to_message(row)
+            if message is None:
+                continue
+            channel = channel or message.channel or ""
+            if message.replayed:  # the original message again, after "no": not the visitor's doing
+                continue
+            if check_in is not None:
+                if answer is None:
+                    answer = message
+                else:  # a second message: the check-in was not answered with yes or no
+                    check_in.answer_id, check_in, answer = answer.id, None, None
+            last_visitor = message
+            if row.intent_name == CRISIS_INTENT:
+                raised_by(message, "crisis", timestamp)
+            elif row.intent_name == POSSIBLE_CRISIS_INTENT:
+                raised_by(message, "check_in", timestamp)
+        elif row.type_name == "action" and row.action_name != "action_listen":
+            if check_in is not None and answer is not None:  # what the assistant did with the answer
+                if row.action_name == CHECK_IN_ANSWER and answer is last_visitor:
+                    check_in.answer = "yes" if answer.intent == YES_INTENT else "no"
+                    if check_in.answer == "yes":
+                        check_in.time = timestamp
+                check_in.answer_id, check_in, answer = answer.id, None, None
+            if row.action_name == CRISIS_RESPONSE:
+                episode = raised_by(last_visitor, "crisis", timestamp)
+                episode.handled, episode.time = True, timestamp
+            elif row.action_name == CHECK_IN:
+                episode = raised_by(last_visitor, "check_in", timestamp)
+                episode.handled, check_in, answer = True, episode, None
+        elif row.type_name == "slot" and row.action_name == CRISIS_FLAG and flagged_at is None:
+            if (event_data(row.data) or {}).get("value") is True:
+                flagged_at = timestamp
+    if flagged_at is not None and not any(episode.kind == "crisis" or episode.answer == "yes" for episode in episodes):
+        # Flagged without a crisis message we can point to (e.g. an older conversation): still a crisis.
+        episodes.append(_Episode("crisis", flagged_at, None, handled=True))
+    return CrisisHistory(tuple(episode.done() for episode in episodes), channel)
+
+
+# What crisis_history reads: every visitor message and action, and the crisis_flagged slot.
+CRISIS_HISTORY_ROWS = or_(
+    E.type_name.in_(("user", "action")), and_(E.type_name == "slot", E.action_name == CRISIS_FLAG),
+)
 
 
 class TrackerStore:
@@ -211,9 +382,10 @@ class TrackerStore:
     def conversations(self, filters: Filters) -> List[ConversationSummary]:
         """Every conversation with a visitor message matching the filters, most recent first."""
         flags = [func.max(case((condition, 1), else_=0)).label(name) for name, condition in OUTCOMES.items()]
+        crisis_events = func.max(case((CRISIS_EVENT, 1), else_=0))
         visitor_messages = func.sum(case((E.type_name == "user", 1), else_=0))
         query = (
-            select(E.sender_id, func.min(E.timestamp), func.max(E.timestamp), visitor_messages, *flags)
+            select(E.sender_id, func.min(E.timestamp), func.max(E.timestamp), visitor_messages, crisis_events, *flags)
             .group_by(E.sender_id)
             .having(visitor_messages > 0)
             .order_by(func.max(E.timestamp).desc())
@@ -222,22 +394,73 @@ class TrackerStore:
             query = query.having(func.max(E.timestamp) >= filters.start)
         if filters.end is not None:
             query = query.having(func.min(E.timestamp) < filters.end)
-        if filters.outcome:
+        if filters.outcome in OUTCOMES:
             query = query.having(func.max(case((OUTCOMES[filters.outcome], 1), else_=0)) == 1)
+        elif filters.outcome:
+            query = query.having(crisis_events == 1)
         if filters.channel:
             query = query.where(E.sender_id.in_(self._senders_on_channel(filters.channel)))
         if filters.conversation_id:
             query = query.where(E.sender_id == filters.conversation_id)
-        summaries = [self._summary(*row) for row in self._rows(query)]
+        rows = self._rows(query)
+        histories = self.crisis_histories([row[0] for row in rows if row[4]])
+        summaries = [self._summary(histories, *row) for row in rows]
+        if filters.outcome in CRISIS_OUTCOMES:
+            summaries = [summary for summary in summaries if filters.outcome in summary.outcomes]
         if filters.text:
             matching = self._senders_saying(filters.text)
             summaries = [summary for summary in summaries if summary.conversation_id in matching]
         return summaries
 
     @staticmethod
-    def _summary(sender: str, first: float, last: float, count: int, *flags: int) -> ConversationSummary:
-        outcomes = frozenset(name for name, flag in zip(OUTCOMES, flags) if flag)
-        return ConversationSummary(sender, to_datetime(first), to_datetime(last), int(count), outcomes)
+    def _summary(histories: Dict[str, CrisisHistory], sender: str, first: float, last: float, count: int,
+                 crisis_events: int, *flags: int) -> ConversationSummary:
+        history = histories.get(sender, CrisisHistory())
+        outcomes = frozenset(name for name, flag in zip(OUTCOMES, flags) if flag) | history.outcomes
+        return ConversationSummary(sender, to_datetime(first), to_datetime(last), int(count), outcomes, crisis=history)
+
+    # ---- crises
+
+    def crisis_histories(self, conversation_ids: Iterable[str]) -> Dict[str, CrisisHistory]:
+        """The crisis messages and check-ins of these conversations (those with none are left out)."""
+        ids = sorted(set(conversation_ids))
+        histories = {}
+        for start in range(0, len(ids), CHUNK):
+            rows = self._rows(
+                select(E.id, E.sender_id, E.type_name, E.timestamp, E.intent_name, E.action_name,
+                       case((E.type_name == "action", None), else_=E.data).label("data"))
+                .where(E.sender_id.in_(ids[start:start + CHUNK]), CRISIS_HISTORY_ROWS)
+                .order_by(E.sender_id, E.id)
+            )
+            by_sender: Dict[str, list] = {}
+            for row in rows:
+                by_sender.setdefault(row.sender_id, []).append(row)
+            for sender, events in by_sender.items():
+                history = crisis_history(events)
+                if history.episodes:
+                    histories[sender] = history
+        return histories
+
+    def crisis_candidates(self) -> Dict[str, float]:
+        """Every conversation with a crisis event, and the time of its latest one (epoch seconds):
+        a conversation reviewed after that needs no further reading."""
+        query = select(E.sender_id, func.max(E.timestamp)).where(CRISIS_EVENT).group_by(E.sender_id)
+        return {sender: latest or 0 for sender, latest in self._rows(query)}
+
+    def languages(self, conversation_ids: Iterable[str]) -> Dict[str, str]:
+        """Each conversation's language ("en" or "es", slot `language`), when it is known."""
+        ids = sorted(set(conversation_ids))
+        found: Dict[str, str] = {}
+        for start in range(0, len(ids), CHUNK):
+            rows = self._rows(
+                select(E.sender_id, E.data)
+                .where(E.type_name == "slot", E.action_name == LANGUAGE_SLOT, E.sender_id.in_(ids[start:start + CHUNK]))
+                .order_by(E.id)
+            )
+            for sender, data in rows:
+                value = (event_data(data) or {}).get("value")
+                found[sender] = value if value in LANGUAGES else ""
+        return {sender: value for sender, value in found.items() if value}
 
     @staticmethod
     def _senders_on_channel(channel: str):
@@ -254,10 +477,12 @@ class TrackerStore:
         return {message.conversation_id for message in self._messages(query) if needle in message.text.casefold()}
 
     def add_details(self, summaries: Iterable[ConversationSummary]) -> None:
-        """Fills in each conversation's channel and first visitor message."""
+        """Fills in each conversation's channel, first visitor message and language."""
         by_id = {summary.conversation_id: summary for summary in summaries}
         if not by_id:
             return
+        for conversation_id, language in self.languages(by_id).items():
+            by_id[conversation_id].language = language
         first_ids = (
             select(func.min(E.id)).where(E.type_name == "user", E.sender_id.in_(list(by_id))).group_by(E.sender_id)
         )
@@ -320,6 +545,20 @@ class TrackerStore:
             select(E.timestamp, E.action_name).where(E.type_name == "action", E.action_name.in_(COUNTED_ACTIONS), in_range)
         )
         activity.actions = [(timestamp, COUNTED_ACTIONS[name]) for timestamp, name in action_rows]
+        # "Yes" to a check-in: the answer action after a visitor message of intent affirm.
+        visitor = EVENTS.alias("visitor")
+        answered_with = (
+            select(visitor.c.intent_name)
+            .where(visitor.c.sender_id == E.sender_id, visitor.c.type_name == "user", visitor.c.id < E.id)
+            .order_by(visitor.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        yes_rows = self._rows(
+            select(E.timestamp).where(E.type_name == "action", E.action_name == CHECK_IN_ANSWER, in_range,
+                                      answered_with == YES_INTENT)
+        )
+        activity.actions += [(timestamp, "crisis") for timestamp, in yes_rows]
         return activity
 
     # ---- retention

@@ -57,23 +57,73 @@
     return row;
   }
 
+  // Conversations with an unreviewed crisis, at the top. Rebuilt only when the list changes (the
+  // "how long ago" text is updated in place, so that keyboard focus stays where it is).
+  function crisisRow(crisis) {
+    var row = element("tr", { "class": "crisis" });
+    var badge = element("td");
+    badge.append(element("strong", { "class": "badge badge-crisis" }, "Possible crisis"));
+    var when = element("td");
+    when.append(element("time", { datetime: crisis.at, title: crisis.since }, crisis.ago), " (" + crisis.since + ")");
+    var language = element("td");
+    if (crisis.language) language.append(element("span", { lang: crisis.language_code }, crisis.language));
+    var link = element("td");
+    link.append(element("a", { href: crisis.url }, "Open transcript"));
+    row.append(badge, element("td", {}, crisis.what), when, language, element("td", {}, crisis.channel), link);
+    return row;
+  }
+
+  function withoutAgo(crises) {
+    return JSON.stringify(crises.map(function (crisis) {
+      return [crisis.url, crisis.what, crisis.at, crisis.language, crisis.channel];
+    }));
+  }
+
+  function emptyRow(text) {
+    var row = element("tr");
+    row.append(element("td", { colspan: "6" }, text));
+    return row;
+  }
+
   var queueRows = document.getElementById("queue-rows");
+  var crisisRows = document.getElementById("crisis-rows");
+  var crisisCount = document.getElementById("crisis-count");
   if (queueRows) {
-    var shown = null;
+    var shown = null, shownCrises = null;
     poll(function () {
       return getJson(queueRows.dataset.url).then(function (data) {
+        var crises = data.crises || [];
+        var currentCrises = withoutAgo(crises);
+        if (crisisRows && currentCrises !== shownCrises) {
+          shownCrises = currentCrises;
+          if (crises.length) {
+            crisisRows.replaceChildren.apply(crisisRows, crises.map(crisisRow));
+          } else {
+            crisisRows.replaceChildren(emptyRow("No conversation with an unreviewed crisis."));
+          }
+          if (crisisCount) {
+            crisisCount.textContent = crises.length + " conversation" + (crises.length === 1 ? "" : "s") +
+              " with a possible crisis.";
+          }
+        } else if (crisisRows) {
+          crisisRows.querySelectorAll("time").forEach(function (time, index) {
+            if (crises[index]) time.textContent = crises[index].ago;
+          });
+        }
         var current = JSON.stringify(data.tickets);
-        if (current === shown) return; // unchanged: keep the rows (and the keyboard focus)
-        shown = current;
-        if (data.tickets.length) {
-          queueRows.replaceChildren.apply(queueRows, data.tickets.map(ticketRow));
-        } else {
-          var empty = element("tr");
-          empty.append(element("td", { colspan: "6" }, "Nobody is waiting."));
-          queueRows.replaceChildren(empty);
+        if (current !== shown) { // unchanged: keep the rows (and the keyboard focus)
+          shown = current;
+          if (data.tickets.length) {
+            queueRows.replaceChildren.apply(queueRows, data.tickets.map(ticketRow));
+          } else {
+            queueRows.replaceChildren(emptyRow("Nobody is waiting."));
+          }
         }
         var waiting = data.tickets.filter(function (ticket) { return ticket.status === "waiting"; }).length;
-        document.title = (waiting ? "(" + waiting + ") " : "") + "Live queue – Staff console";
+        var counts = [];
+        if (crises.length) counts.push(crises.length + " crisis");
+        if (waiting) counts.push(waiting + " waiting");
+        document.title = (counts.length ? "(" + counts.join(", ") + ") " : "") + "Live queue – Staff console";
       });
     });
   }

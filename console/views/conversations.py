@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from actions.storage import utc_now
 from console import params
+from console.crisis import attention, describe, headline, reviews, unreviewed
 from console.exports import csv_download
 from console.models import CrisisReview, RevealLog
 from console.params import DateRange
@@ -16,7 +17,7 @@ from console.reveal import record_reveal, revealed
 from console.security import local_path
 from console.services import services
 from console.templating import local_time, masked, opaque
-from console.tracker import CHANNELS, OUTCOME_LABELS, ConversationSummary, Filters
+from console.tracker import CHANNELS, LANGUAGES, OUTCOME_LABELS, ConversationSummary, Filters
 
 blueprint = Blueprint("conversations", __name__)
 PAGE_SIZE = 50
@@ -34,21 +35,6 @@ def list_filters() -> Tuple[Filters, Optional[DateRange]]:
         channel=params.choice(args, "channel", CHANNELS), outcome=params.choice(args, "outcome", list(OUTCOME_LABELS)),
     )
     return filters, dates
-
-
-def reviews(conversation_ids) -> dict:
-    """Crisis reviews by conversation id."""
-    ids = list(conversation_ids)
-    if not ids:
-        return {}
-    with services().db.session() as session:
-        return {review.conversation_id: review for review in session.scalars(
-            select(CrisisReview).where(CrisisReview.conversation_id.in_(ids))
-        )}
-
-
-def needs_review(summary: ConversationSummary) -> bool:
-    return "crisis" in summary.outcomes and not summary.crisis_reviewed
 
 
 def summary_or_404(conversation_id: str) -> ConversationSummary:
@@ -74,16 +60,18 @@ def index():
     filters, dates = list_filters()
     page = params.page_number(request.args)
     summaries = services().tracker.conversations(filters)
-    reviewed = reviews(summary.conversation_id for summary in summaries if "crisis" in summary.outcomes)
-    for summary in summaries:
-        summary.crisis_reviewed = summary.conversation_id in reviewed
-    summaries.sort(key=lambda summary: not needs_review(summary))  # stable: otherwise most recent first
+    reviewed = reviews(summary.conversation_id for summary in summaries if summary.crisis.episodes)
+    needs_review = {summary.conversation_id: attention(summary.crisis, reviewed.get(summary.conversation_id))
+                    for summary in summaries}
+    # Unreviewed crises first, then unreviewed check-ins; stable: otherwise most recent first.
+    summaries.sort(key=lambda summary: {"crisis": 0, "check_in": 1}.get(needs_review[summary.conversation_id], 2))
     shown = summaries[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
     services().tracker.add_details(shown)
     return render_template(
         "conversations.html", conversations=shown, total=len(summaries), page=page,
         pages=max(1, -(-len(summaries) // PAGE_SIZE)), dates=dates, channels=CHANNELS, outcomes=OUTCOME_LABELS,
-        revealed=revealed(summary.conversation_id for summary in shown), needs_review=needs_review,
+        revealed=revealed(summary.conversation_id for summary in shown), languages=LANGUAGES,
+        needs_review=lambda summary: needs_review[summary.conversation_id],
         page_url=lambda number: url_for("conversations.index", **{**request.args.to_dict(), "page": number}),
     )
 
@@ -92,10 +80,17 @@ def index():
 def detail(conversation_id: str):
     conversation_id = conversation_for_key(conversation_id, current_app.secret_key) or conversation_id
     summary = summary_or_404(conversation_id)
+    services().tracker.add_details([summary])
+    review = reviews([conversation_id]).get(conversation_id)
+    triggers, answers = {}, {}
+    for episode in summary.crisis.episodes:
+        triggers.setdefault(episode.message_id, []).append(episode)
+        answers.setdefault(episode.answer_id, []).append(episode)
     return render_template(
         "conversation.html", summary=summary, messages=services().tracker.transcript(conversation_id),
-        review=reviews([conversation_id]).get(conversation_id), revealed=bool(revealed([conversation_id])),
-        outcomes=OUTCOME_LABELS,
+        review=review, revealed=bool(revealed([conversation_id])), outcomes=OUTCOME_LABELS, languages=LANGUAGES,
+        needs_review=attention(summary.crisis, review), describe=describe, headline=headline,
+        triggers=triggers, answers=answers,
     )
 
 
@@ -112,15 +107,25 @@ def reveal():
 
 @blueprint.route("/conversations/crisis-reviewed", methods=["POST"])
 def crisis_reviewed():
+    """Marks a conversation's crises and check-ins reviewed; one raised after a review needs a new one."""
     conversation_id = form_conversation_id()
-    if "crisis" not in summary_or_404(conversation_id).outcomes:
-        abort(409, "This conversation has no crisis to review.")
+    history = summary_or_404(conversation_id).crisis
+    if not history.episodes:
+        abort(409, "This conversation has no crisis or check-in to review.")
+    already = False
     try:
         with services().db.session() as session:
-            session.add(CrisisReview(conversation_id=conversation_id, reviewed_by=current_user.username, reviewed_at=utc_now()))
-        flash("Marked as reviewed.", "info")
-    except IntegrityError:
-        flash("Someone had already marked it as reviewed.", "info")
+            review = session.scalar(select(CrisisReview).where(CrisisReview.conversation_id == conversation_id))
+            if review is None:
+                session.add(CrisisReview(conversation_id=conversation_id, reviewed_by=current_user.username,
+                                         reviewed_at=utc_now()))
+            elif unreviewed(history, review):  # reviewed before its latest crisis or check-in
+                review.reviewed_by, review.reviewed_at = current_user.username, utc_now()
+            else:
+                already = True
+    except IntegrityError:  # someone else's review was stored meanwhile
+        already = True
+    flash("Someone had already marked it as reviewed." if already else "Marked as reviewed.", "info")
     return redirect(url_for("conversations.detail", conversation_id=opaque(conversation_id)))
 
 

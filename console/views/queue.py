@@ -1,4 +1,5 @@
-"""The live handoff queue: visitors waiting for a person, taking over, replying, handing back."""
+"""The live queue: conversations with an unreviewed crisis at the top, then visitors waiting for a
+person; taking over, replying, handing back."""
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import Conflict
@@ -6,9 +7,11 @@ from werkzeug.exceptions import Conflict
 from actions.handoff import ENDED_INTENT
 from actions.handoff_store import HandoffTicket
 from console import params
+from console.crisis import CrisisAlert, ago, crisis_alerts, headline
 from console.reveal import revealed
 from console.services import services
-from console.templating import local_time, masked
+from console.templating import local_time, masked, opaque
+from console.tracker import LANGUAGES
 
 blueprint = Blueprint("queue", __name__)
 MAX_REPLY_LENGTH = 2000
@@ -42,18 +45,39 @@ def open_tickets():
     return services().handoffs.list_tickets(statuses=("waiting", "active"))
 
 
+def crisis_json(alert: CrisisAlert) -> dict:
+    """A conversation with an unreviewed crisis: what happened, when, and its transcript (by its
+    opaque key). No visitor text: staff read it on the transcript page."""
+    moment = alert.episode.time
+    return {
+        "url": url_for("conversations.detail", conversation_id=opaque(alert.conversation_id)),
+        "what": headline(alert.episode),
+        "at": moment.isoformat(timespec="seconds"),
+        "since": local_time(moment),
+        "ago": ago(moment),
+        "channel": alert.channel,
+        "language": LANGUAGES.get(alert.language, ""),
+        "language_code": alert.language,
+    }
+
+
+def queue_state() -> dict:
+    return {"crises": [crisis_json(alert) for alert in crisis_alerts()],
+            "tickets": [ticket_json(ticket) for ticket in open_tickets()]}
+
+
 def can_reply(ticket: HandoffTicket) -> bool:
     return ticket.status == "active" and ticket.assigned_staff == current_user.username
 
 
 @blueprint.route("/queue")
 def index():
-    return render_template("queue.html", tickets=[ticket_json(ticket) for ticket in open_tickets()])
+    return render_template("queue.html", **queue_state())
 
 
 @blueprint.route("/queue.json")
 def tickets_json():
-    return jsonify(tickets=[ticket_json(ticket) for ticket in open_tickets()])
+    return jsonify(**queue_state())
 
 
 @blueprint.route("/tickets/<row_id:ticket_id>")
