@@ -7,7 +7,8 @@ from flask import Flask, current_app
 from markupsafe import Markup
 
 from console.params import clinic_timezone
-from console.privacy import conversation_key, mask
+from clinic.conversation_keys import conversation_key
+from console.privacy import mask
 
 
 # Control characters other than tab and line breaks: not valid in HTML, and a terminal reading the

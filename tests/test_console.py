@@ -28,7 +28,8 @@ from console import create_app
 from console.accounts import save_user
 from console.exports import example_line, safe_cell
 from console.models import ConsoleDb, RevealLog, SignInFailure
-from console.privacy import conversation_for_key, mask
+from clinic.conversation_keys import conversation_for_key
+from console.privacy import mask
 from tests.live_stack import PROJECT_DIR, start
 
 PASSWORD = "correct horse battery staple"

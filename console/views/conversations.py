@@ -12,7 +12,7 @@ from console.crisis import attention, describe, headline, reviews, unreviewed
 from console.exports import csv_download
 from console.models import CrisisReview, RevealLog
 from console.params import DateRange
-from console.privacy import conversation_for_key
+from clinic.conversation_keys import conversation_for_key
 from console.reveal import record_reveal, revealed
 from console.security import local_path
 from console.services import services
