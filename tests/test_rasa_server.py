@@ -291,3 +291,43 @@ def test_a_visitors_text_is_removed_from_every_record_made_while_it_is_handled()
 def test_rasas_payload_parser_warnings_lose_the_line_they_quote_whatever_its_origin(warning):
     """Also for text that no channel registered (the HTTP API's /model/parse)."""
     assert "509-555-0199" not in logged(warning)
+
+
+# ---- responses in the visitor's language (rasa_server/nlg.py)
+def test_the_upstream_method_the_response_generator_replaces_is_unchanged():
+    """FirstMatchResponseGenerator overrides Rasa's variation choice: an upgrade that changes it must be re-checked."""
+    import hashlib
+    import inspect
+
+    from rasa.core.nlg.generator import ResponseVariationFilter
+
+    pinned = {
+        TemplatedNaturalLanguageGenerator._random_response_for: "2bb895cb8931467a",
+        ResponseVariationFilter.responses_for_utter_action: "97a94d33cedf050a",
+    }
+    for function, digest in pinned.items():
+        assert hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16] == digest, function.__qualname__
+
+
+async def test_a_spanish_visitor_gets_the_spanish_text_for_an_unset_clinic_detail(domain):
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from rasa_server.nlg import FirstMatchResponseGenerator
+
+    tracker = DialogueStateTracker.from_dict("visitor", [], domain.slots)
+    tracker.slots["language"].value = "es"
+    answers = {
+        (await FirstMatchResponseGenerator(domain=domain).generate("utter_faq/cost", tracker, "rest"))["text"]
+        for _ in range(20)
+    }
+    assert len(answers) == 1 and "None" not in answers.pop()
+
+
+def test_the_assistant_uses_the_response_generator_everywhere():
+    from pathlib import Path
+
+    import yaml
+
+    for name in ("endpoints.yml", "endpoints.production.yml"):
+        endpoints = yaml.safe_load((Path(__file__).resolve().parent.parent / name).read_text())
+        assert endpoints["nlg"]["type"] == "rasa_server.nlg.FirstMatchResponseGenerator", name
