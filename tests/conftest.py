@@ -48,7 +48,8 @@ def make_tracker(domain: Domain):
         history += [SlotSet(name, value) for name, value in (slots or {}).items()]
         if active_loop:
             history.append(ActiveLoop(active_loop))
-        history.append(UserUttered(text, parse_data=parse_data or {"intent": {"name": "greet", "confidence": 1.0}}))
+        parse = parse_data or {"intent": {"name": "greet", "confidence": 1.0}}
+        history.append(UserUttered(text, parse.get("intent"), parse.get("entities"), parse_data=parse))
         history += [SlotSet(name, value) for name, value in (extracted or {}).items()]
         core_tracker = DialogueStateTracker.from_events(sender_id, history, slots=domain.slots)
         return Tracker.from_dict(core_tracker.current_state(EventVerbosity.AFTER_RESTART))

@@ -1,0 +1,63 @@
+"""The conversation's language (slot `language`: "en", "es", or unset while not yet clear).
+
+Rasa runs `action_detect_language` after every visitor message (the slot's custom mapping in
+domain.yml). It reads the NLU's language detection (nlu_components/language_detector.py) and
+follows the visitor: the first message that is fairly clearly English or Spanish sets the
+language; after that, only a message that is clearly in the other language switches it, so that
+"ok", "no" or a name typed into a form never flips the conversation. The "English / Español"
+button sets the slot directly (entity `language`).
+"""
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+LANGUAGES = ("en", "es")
+# Lingua's confidence for English vs Spanish. Short messages sit around 0.5-0.75 ("hola" 0.66,
+# "no" 0.59, "Maria Lopez" 0.75 Spanish); whole sentences score above 0.9.
+FIRST_DECISION = 0.6
+SWITCH = 0.9
+
+
+def visitor_language(tracker: Tracker) -> Optional[str]:
+    language = tracker.get_slot("language")
+    return language if language in LANGUAGES else None
+
+
+def language_after(current: Optional[str], detected: Optional[Dict[str, Any]]) -> Optional[str]:
+    """The conversation's language after a message whose detection is `detected`."""
+    if not detected or detected.get("name") not in LANGUAGES:
+        return current
+    confidence = float(detected.get("confidence") or 0.0)
+    if current is None:
+        return detected["name"] if confidence >= FIRST_DECISION else None
+    if detected["name"] != current and confidence >= SWITCH:
+        return detected["name"]
+    return current
+
+
+def language_named_in(text: str) -> Optional[str]:
+    """"spanish please" / "en ingles por favor": the language a typed switch request names."""
+    lowered = (text or "").lower()
+    if any(word in lowered for word in ("spanish", "español", "espanol", "castellano")):
+        return "es"
+    if any(word in lowered for word in ("english", "inglés", "ingles")):
+        return "en"
+    return None
+
+
+class ActionDetectLanguage(Action):
+    def name(self) -> Text:
+        return "action_detect_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        chosen = next(tracker.get_latest_entity_values("language"), None)
+        if chosen is None and (tracker.latest_message.get("intent") or {}).get("name") == "switch_language":
+            chosen = language_named_in(tracker.latest_message.get("text"))
+        current = visitor_language(tracker)
+        if chosen not in LANGUAGES:
+            chosen = language_after(current, tracker.latest_message.get("language"))
+        return [SlotSet("language", chosen)] if chosen != current else []

@@ -1,0 +1,95 @@
+"""The conversation follows the visitor's language: detection, the sticky choice, the switch button."""
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions.language import ActionDetectLanguage, language_after, language_named_in
+from nlu_components.language_detector import TwoLanguageDetector
+
+
+@pytest.fixture(scope="module")
+def detector() -> TwoLanguageDetector:
+    return TwoLanguageDetector()
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("cuanto cuesta el tratamiento", "es"),
+        ("hablan español?", "es"),
+        ("what are the side effects of ketamine", "en"),
+        ("can I drive home after the infusion", "en"),
+    ],
+)
+def test_whole_sentences_are_recognised_with_confidence(detector, text, language):
+    detected = detector.detect(text)
+    assert detected["name"] == language and detected["confidence"] >= 0.9
+
+
+def test_text_without_letters_has_no_language(detector):
+    assert detector.detect("509 555 0133") is None
+    assert detector.detect("") is None
+
+
+def test_the_first_clear_message_sets_the_language():
+    assert language_after(None, {"name": "es", "confidence": 0.66}) == "es"  # "hola"
+    assert language_after(None, {"name": "es", "confidence": 0.52}) is None  # "si": not yet clear
+
+
+def test_a_short_or_ambiguous_message_never_flips_the_conversation():
+    assert language_after("en", {"name": "es", "confidence": 0.75}) == "en"  # a name like "Maria Lopez"
+    assert language_after("es", {"name": "en", "confidence": 0.89}) == "es"  # "ok"
+    assert language_after("es", None) == "es"
+
+
+def test_a_clear_message_in_the_other_language_switches():
+    assert language_after("en", {"name": "es", "confidence": 0.97}) == "es"
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [("can we talk in spanish", "es"), ("en español por favor", "es"), ("mejor en ingles", "en"), ("hello", None)],
+)
+def test_a_typed_switch_request_names_its_language(text, language):
+    assert language_named_in(text) == language
+
+
+async def test_the_button_sets_the_language(dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        '/switch_language{"language": "es"}',
+        parse_data={
+            "intent": {"name": "switch_language", "confidence": 1.0},
+            "entities": [{"entity": "language", "value": "es"}],
+        },
+        slots={"language": "en"},
+    )
+    assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == [SlotSet("language", "es")]
+
+
+async def test_a_typed_request_for_spanish_written_in_english_switches_to_spanish(dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        "can we talk in spanish",
+        parse_data={"intent": {"name": "switch_language", "confidence": 0.9}, "language": {"name": "en", "confidence": 0.99}},
+        slots={"language": "en"},
+    )
+    assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == [SlotSet("language", "es")]
+
+
+async def test_nothing_changes_when_the_language_is_already_right(dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        "what does it cost",
+        parse_data={"intent": {"name": "faq", "confidence": 0.9}, "language": {"name": "en", "confidence": 0.99}},
+        slots={"language": "en"},
+    )
+    assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == []
+
+
+def test_every_response_has_a_spanish_variant(domain):
+    """A Spanish conversation never sees an English sentence: every response has a language: es variant."""
+    missing = [
+        name
+        for name, variants in domain.responses.items()
+        if not any(
+            c.get("name") == "language" and c.get("value") == "es" for v in variants for c in v.get("condition") or []
+        )
+    ]
+    assert missing == []
