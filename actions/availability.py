@@ -8,7 +8,8 @@ A window is a "date" or a set of weekday "days", optionally narrowed by "part_of
 text beside the windows, so nothing the visitor wrote is lost: text without recognisable time
 words ("flexible", "whenever works") is fine and simply gives no windows. Only an unusable answer
 (impossible, past or far-off date, empty or over-long text) comes back with a `problem`, a kind
-sentence to show the visitor.
+sentence to show the visitor: a `Reason` (actions/booking_fields.py), the English text with its
+Spanish twin. `describe(windows, language)` summarises the windows in English or Spanish.
 
 Reading rules:
 - a bare hour after "after"/"before"/"at" is pm for 1-6 and am for 7-11, unless am/pm is given;
@@ -27,6 +28,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from actions.booking_fields import Reason
+
 logger = logging.getLogger(__name__)
 
 MAX_LENGTH = 300
@@ -36,15 +39,29 @@ WEEKDAYS, WEEKEND = list(DAYS[:5]), list(DAYS[5:])
 PARTS = ("morning", "afternoon", "evening")
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December")
+# Spanish, for the visitor's messages and the booking summary
+MONTH_NAMES_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+                  "septiembre", "octubre", "noviembre", "diciembre")
+DAY_NAMES_ES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+DAY_ABBREVIATIONS_ES = ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
+MONTH_ABBREVIATIONS_ES = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")
 
-EMPTY = "Please tell me which days or times usually suit you."
-TOO_LONG = "That's a bit long for me. Could you tell me the days and times that suit you in a shorter answer?"
-PAST = "That date has already passed. Could you give a day from today onwards?"
-TOO_FAR = "That's more than a year away. Could you suggest something sooner?"
-NOT_A_DATE = 'I couldn\'t read "{}" as a date. Could you write it like "Dec 3"?'
-NO_SUCH_DAY = "{} doesn't have {} days. Could you give another date?"
-NOT_A_TIME = 'I couldn\'t read "{}" as a time. Could you write it like "after 3pm"?'
-NO_GAP = "Those times don't leave any gap. Could you check the earliest and latest times that suit you?"
+EMPTY = Reason("Please tell me which days or times usually suit you.",
+               "Por favor dígame qué días u horarios le quedan mejor.")
+TOO_LONG = Reason("That's a bit long for me. Could you tell me the days and times that suit you in a shorter answer?",
+                  "Es un poco largo para mí. ¿Me podría decir en una respuesta más corta qué días y horarios le quedan mejor?")
+PAST = Reason("That date has already passed. Could you give a day from today onwards?",
+              "Esa fecha ya pasó. ¿Me podría dar un día de hoy en adelante?")
+TOO_FAR = Reason("That's more than a year away. Could you suggest something sooner?",
+                 "Para esa fecha falta más de un año. ¿Podría sugerir algo más pronto?")
+NOT_A_DATE = Reason('I couldn\'t read "{}" as a date. Could you write it like "Dec 3"?',
+                    'No pude leer "{}" como fecha. ¿Podría escribirla como mes/día, por ejemplo "12/3"?')
+NO_SUCH_DAY = Reason("{} doesn't have {} days. Could you give another date?",
+                     "{} no tiene {} días. ¿Me podría dar otra fecha?")
+NOT_A_TIME = Reason('I couldn\'t read "{}" as a time. Could you write it like "after 3pm"?',
+                    'No pude leer "{}" como hora. ¿Podría escribirla como "3pm" o "10:30am"?')
+NO_GAP = Reason("Those times don't leave any gap. Could you check the earliest and latest times that suit you?",
+                "Esos horarios no dejan ningún espacio. ¿Podría revisar la hora más temprana y la más tarde que le quedan bien?")
 
 Item = Tuple[str, Any]  # ("anchor", window base) | ("part"|"after"|"before"|"not_day"|"not_part", value)
 
@@ -137,7 +154,8 @@ def _dated(date: dt.date, today: dt.date) -> List[Item]:
 def _date(month: int, day: int, year: Optional[str], today: dt.date, shown: str) -> List[Item]:
     if not (1 <= month <= 12 and day >= 1):
         raise _Unusable(NOT_A_DATE.format(shown))
-    name = MONTH_NAMES[month - 1]
+    # the month as the visitor's message names it (capitalised: it starts the sentence in both languages)
+    name = Reason(MONTH_NAMES[month - 1], MONTH_NAMES_ES[month - 1].capitalize())
     if day > calendar.monthrange(2000, month)[1]:
         raise _Unusable(NO_SUCH_DAY.format(name, day))
     if year is None:
@@ -147,7 +165,7 @@ def _date(month: int, day: int, year: Optional[str], today: dt.date, shown: str)
         if not today.year <= number <= today.year + 1:
             raise _Unusable(PAST if number < today.year else TOO_FAR)
     if day > calendar.monthrange(number, month)[1]:
-        raise _Unusable(NO_SUCH_DAY.format(f"{name} {number}", day))
+        raise _Unusable(NO_SUCH_DAY.format(Reason(f"{name} {number}", f"{name.es} de {number}"), day))
     return _dated(dt.date(number, month, day), today)
 
 
@@ -317,59 +335,97 @@ def parse_availability(text: str, today: dt.date) -> Availability:
         today = today.date() if isinstance(today, dt.datetime) else today
         return Availability(_windows(_clauses(cleaned, today)), None)
     except _Unusable as problem:
-        return Availability([], str(problem))
+        return Availability([], problem.args[0])
     except Exception:  # never block the booking over a reading bug: the verbatim text is kept
         logger.exception("Could not read an availability answer")
         return Availability([], None)
 
 
-def _clock_label(value: Any) -> Optional[str]:
+def _clock_label(value: Any, language: Optional[str] = None) -> Optional[str]:
     match = re.fullmatch(r"([0-9]{2}):([0-9]{2})", value) if isinstance(value, str) else None
     if not match:
         return None
     hour, minute = int(match[1]), int(match[2])
     if (hour, minute) in ((12, 0), (0, 0)):
+        if language == "es":
+            return "mediodía" if hour else "medianoche"
         return "noon" if hour else "midnight"
+    if language == "es":
+        return f"{hour % 12 or 12}{f':{minute:02d}' if minute else ''} {'a.m.' if hour < 12 else 'p.m.'}"
     return f"{hour % 12 or 12}{f':{minute:02d}' if minute else ''}{'am' if hour < 12 else 'pm'}"
 
 
-def _head(window: Dict[str, Any]) -> Optional[str]:
+def _spanish_from(label: str) -> str:
+    """ "de las 3 p.m.", "de la 1 p.m.", "del mediodía": a Spanish clock label after "después"/"antes"."""
+    if label == "mediodía":
+        return "del mediodía"
+    if label == "medianoche" or re.match(r"1[: ]", label):
+        return f"de la {label}"
+    return f"de las {label}"
+
+
+def _head(window: Dict[str, Any], language: Optional[str] = None) -> Optional[str]:
+    spanish = language == "es"
     if "date" in window:
         try:
             date = dt.date.fromisoformat(str(window["date"]))
         except ValueError:
             return None
+        if spanish:
+            return f"{DAY_ABBREVIATIONS_ES[date.weekday()]} {date.day} de {MONTH_ABBREVIATIONS_ES[date.month - 1]}"
         return f"{DAY_NAMES[date.weekday()][:3]} {date.day} {MONTH_NAMES[date.month - 1][:3]}"
     listed = window.get("days")
     days = [day for day in DAYS if isinstance(listed, (list, tuple)) and day in listed]
-    labels = [DAY_NAMES[_day(day)][:3] for day in days]
+    labels = [(DAY_ABBREVIATIONS_ES[_day(day)] if spanish else DAY_NAMES[_day(day)][:3]) for day in days]
     if not days:
         return None
     if len(days) >= 5 and days in (list(DAYS), WEEKDAYS):
+        if spanish:
+            return "cualquier día" if len(days) == 7 else "entre semana"
         return "any day" if len(days) == 7 else "weekdays"
     if days == WEEKEND:
-        return "weekends"
+        return "fines de semana" if spanish else "weekends"
     if len(days) == 6:
-        return "any day but " + next(DAY_NAMES[i] for i, day in enumerate(DAYS) if day not in days)
+        missing = next(i for i, day in enumerate(DAYS) if day not in days)
+        return f"cualquier día menos el {DAY_NAMES_ES[missing]}" if spanish else "any day but " + DAY_NAMES[missing]
     if len(days) >= 3 and _day(days[-1]) - _day(days[0]) == len(days) - 1:
         return f"{labels[0]}–{labels[-1]}"
-    return " or ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+    return (" o " if spanish else " or ").join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
 
 
-def describe(windows: Any) -> str:
-    """A short summary for the booking, e.g. "weekdays, mornings" or "Tue 24 Nov, after 3pm"."""
+# Spanish parts of the day: every week ("en las mañanas") or on one date ("en la mañana")
+PARTS_ES = {"morning": ("en las mañanas", "en la mañana"), "afternoon": ("en las tardes", "en la tarde"),
+            "evening": ("en las noches", "en la noche")}
+
+
+def describe(windows: Any, language: Optional[str] = None) -> str:
+    """A short summary for the booking, e.g. "weekdays, mornings" or "Tue 24 Nov, after 3pm".
+
+    In Spanish (language "es"): "entre semana, en las mañanas", "mar 24 de nov, después de las 3 p.m.".
+    """
+    spanish = language == "es"
     summary: Dict[Tuple[str, str], List[str]] = {}
     for window in windows if isinstance(windows, (list, tuple)) else []:
-        head = _head(window) if isinstance(window, dict) else None
+        head = _head(window, language) if isinstance(window, dict) else None
         if head is None:
             continue
-        after, before = _clock_label(window.get("after")), _clock_label(window.get("before"))
-        span = f"{after}–{before}" if after and before else f"after {after}" if after else (
-            f"before {before}" if before else "")
+        after, before = _clock_label(window.get("after"), language), _clock_label(window.get("before"), language)
+        if spanish:
+            span = f"de {after} a {before}" if after and before else f"después {_spanish_from(after)}" if after else (
+                f"antes {_spanish_from(before)}" if before else "")
+        else:
+            span = f"{after}–{before}" if after and before else f"after {after}" if after else (
+                f"before {before}" if before else "")
         parts = summary.setdefault((head, span), [])
         part = window.get("part_of_day")
-        label = f"{part}s" if "days" in window else part
-        if part in PARTS and label not in parts:
+        if part not in PARTS:
+            continue
+        if spanish:
+            label = PARTS_ES[part][0 if "days" in window else 1]
+        else:
+            label = f"{part}s" if "days" in window else part
+        if label not in parts:
             parts.append(label)
-    pieces = [", ".join(x for x in (head, " or ".join(parts), span) if x) for (head, span), parts in summary.items()]
-    return "; ".join(pieces) or "no particular days or times"
+    joiner = " o " if spanish else " or "
+    pieces = [", ".join(x for x in (head, joiner.join(parts), span) if x) for (head, span), parts in summary.items()]
+    return "; ".join(pieces) or ("sin días ni horarios en particular" if spanish else "no particular days or times")

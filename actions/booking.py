@@ -1,4 +1,9 @@
-"""Consultation booking: the form's validation, the summary, and submitting a request exactly once."""
+"""Consultation booking: the form's validation, the summary, and submitting a request exactly once.
+
+Everything shown to the visitor is in the conversation's language (actions/language.py): the form's
+questions and replies are domain responses with Spanish variations; the re-ask reasons are
+`Reason`s with a Spanish twin, and the summary is built here in English or Spanish.
+"""
 import asyncio
 import logging
 import uuid
@@ -13,8 +18,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.availability import describe, parse_availability
 from actions.booking_fields import (
-    HELP_WITH_LABELS, check_consent, check_contact, check_help_with, check_name, plain_text,
+    HELP_WITH_LABELS, HELP_WITH_LABELS_ES, Reason, check_consent, check_contact, check_help_with, check_name,
+    in_language, plain_text,
 )
+from actions.language import visitor_language
 from actions.storage import ConsultationRequest, get_store
 
 logger = logging.getLogger(__name__)
@@ -25,6 +32,20 @@ DERIVED_SLOTS = {"contact": ["phone", "email"], "preferred_times": ["preferred_t
 BOOKING_STATE_SLOTS = ["booking_failed_attempts", "booking_stuck", "booking_id", "booking_field"]
 MAX_FAILED_ATTEMPTS = 3
 CLINIC_TIMEZONE = ZoneInfo("America/Los_Angeles")
+YES_OR_NO = Reason("Please answer yes or no.", "Por favor conteste sí o no.")
+# The summary's wording and buttons, per language.
+SUMMARY_WORDS = {
+    "en": {"intro": "Here's your request:", "name": "Name", "contact": "Contact", "times": "Days and times",
+           "help_with": "Help with", "question": "Shall I send it to the team?", "and": " and "},
+    "es": {"intro": "Esta es su solicitud:", "name": "Nombre", "contact": "Contacto", "times": "Días y horarios",
+           "help_with": "Ayuda con", "question": "¿La envío al equipo?", "and": " y "},
+}
+SUMMARY_BUTTONS = {
+    "en": [{"title": "Confirm", "payload": "/affirm"}, {"title": "Change something", "payload": "/change_booking"},
+           {"title": "Cancel", "payload": "/stop"}],
+    "es": [{"title": "Confirmar", "payload": "/affirm"}, {"title": "Cambiar algo", "payload": "/change_booking"},
+           {"title": "Cancelar", "payload": "/stop"}],
+}
 
 
 def clinic_today():
@@ -54,7 +75,7 @@ class ValidateBookingForm(FormValidationAction):
         if failures[slot] >= MAX_FAILED_ATTEMPTS:
             return {slot: None, "booking_failed_attempts": {}, "booking_stuck": True}
         if reason:
-            dispatcher.utter_message(text=reason)
+            dispatcher.utter_message(text=in_language(reason, visitor_language(tracker)))
         return {slot: None, "booking_failed_attempts": failures}
 
     @staticmethod
@@ -109,22 +130,27 @@ class ValidateBookingForm(FormValidationAction):
         if consent is False:
             dispatcher.utter_message(response="utter_consent_needed")
             return self.rejected("consent_to_contact", "", dispatcher, tracker) | {"consent_to_contact": None}
-        return self.rejected("consent_to_contact", "Please answer yes or no.", dispatcher, tracker)
+        return self.rejected("consent_to_contact", YES_OR_NO, dispatcher, tracker)
 
 
 def summary_text(tracker: Tracker) -> str:
+    language = "es" if visitor_language(tracker) == "es" else "en"
+    words = SUMMARY_WORDS[language]
     times = tracker.get_slot("preferred_times") or ""
-    understood = describe(tracker.get_slot("preferred_times_parsed") or [])
+    understood = describe(tracker.get_slot("preferred_times_parsed") or [], language)
     if understood and understood.lower() != times.lower():
         times = f"{times} ({understood})"
-    help_with = HELP_WITH_LABELS.get(tracker.get_slot("help_with") or "", "")
+    labels = HELP_WITH_LABELS_ES if language == "es" else HELP_WITH_LABELS
+    help_with = labels.get(tracker.get_slot("help_with") or "", "")
+    reachable = [part for part in (tracker.get_slot("phone"), tracker.get_slot("email")) if part]
+    contact = words["and"].join(reachable) if reachable else tracker.get_slot("contact")
     return (
-        "Here's your request:\n"
-        f"• Name: {tracker.get_slot('full_name')}\n"
-        f"• Contact: {tracker.get_slot('contact')}\n"
-        f"• Days and times: {times}\n"
-        f"• Help with: {help_with}\n"
-        "Shall I send it to the team?"
+        f"{words['intro']}\n"
+        f"• {words['name']}: {tracker.get_slot('full_name')}\n"
+        f"• {words['contact']}: {contact}\n"
+        f"• {words['times']}: {times}\n"
+        f"• {words['help_with']}: {help_with}\n"
+        f"{words['question']}"
     )
 
 
@@ -140,14 +166,8 @@ class ActionBookingSummary(Action):
         if tracker.get_slot("booking_stuck"):
             dispatcher.utter_message(response="utter_booking_offer_person")
             return [SlotSet("booking_stuck", None), SlotSet("handoff_reason", "booking_stuck")]
-        dispatcher.utter_message(
-            text=summary_text(tracker),
-            buttons=[
-                {"title": "Confirm", "payload": "/affirm"},
-                {"title": "Change something", "payload": "/change_booking"},
-                {"title": "Cancel", "payload": "/stop"},
-            ],
-        )
+        language = "es" if visitor_language(tracker) == "es" else "en"
+        dispatcher.utter_message(text=summary_text(tracker), buttons=[dict(b) for b in SUMMARY_BUTTONS[language]])
         return [] if tracker.get_slot("booking_id") else [SlotSet("booking_id", uuid.uuid4().hex)]
 
 

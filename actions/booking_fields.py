@@ -1,11 +1,13 @@
 """Checks for each booking form answer: pure functions, each returning a value or a re-ask reason.
 
 Every function accepts any text (empty, huge, emoji, markup, control characters) and never raises.
+A re-ask reason is a `Reason`: the English text, which it is as a string, with its Spanish twin
+(`in_language` picks the visitor's).
 """
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import phonenumbers
 
@@ -36,8 +38,80 @@ HELP_WITH_LABELS = {
     "other": "Something else",
     "prefer_to_say_at_consultation": "I'd prefer to say at the consultation",
 }
+# The same labels as the Spanish buttons of utter_ask_help_with (domain.yml).
+HELP_WITH_LABELS_ES = {
+    "anxiety": "Ansiedad",
+    "depression": "Depresión",
+    "ptsd": "Estrés postraumático (PTSD)",
+    "other": "Otra cosa",
+    "prefer_to_say_at_consultation": "Prefiero decirlo en la consulta",
+}
 YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "i agree", "agree", "i consent", "consent", "of course", "fine", "please do", "yes please"}
 NO_WORDS = {"no", "n", "nope", "nah", "i don't", "i do not", "don't", "dont", "no thanks", "i dont"}
+
+
+class Reason(str):
+    """A message for the visitor: the English text (the string itself) with its Spanish twin.
+
+    As a string it reads, compares and logs as the English text. `format` fills both languages;
+    an argument that is itself a Reason (a month name, say) is filled in each language's own words.
+    """
+
+    es: str
+
+    def __new__(cls, en: str, es: str) -> "Reason":
+        reason = super().__new__(cls, en)
+        reason.es = es
+        return reason
+
+    def __getnewargs__(self):  # copy and pickle keep the Spanish twin
+        return (str(self), self.es)
+
+    def format(self, *args: Any) -> "Reason":
+        return Reason(str.format(self, *args), self.es.format(*(getattr(arg, "es", arg) for arg in args)))
+
+    def in_language(self, language: Optional[str]) -> str:
+        return self.es if language == "es" else str(self)
+
+
+def in_language(text: Optional[str], language: Optional[str]) -> Optional[str]:
+    """The text in the visitor's language: a Reason's Spanish twin for "es", any other text as it is."""
+    return text.in_language(language) if isinstance(text, Reason) else text
+
+
+NO_NAME = Reason("I didn't catch a name there.", "No encontré un nombre en su respuesta.")
+NAME_TOO_LONG = Reason(
+    f"That's longer than a name usually is (up to {MAX_NAME_LENGTH} characters, please).",
+    f"Eso es más largo de lo que suele ser un nombre (máximo {MAX_NAME_LENGTH} caracteres, por favor).",
+)
+NOT_A_NAME_REASON = Reason(
+    "That doesn't look like a name: please use letters only (hyphens and apostrophes are fine).",
+    "Eso no parece un nombre: por favor use solo letras (puede usar guiones y apóstrofos).",
+)
+NO_CONTACT = Reason(
+    "I didn't get a phone number or email there.",
+    "No encontré un número de teléfono ni un correo electrónico en su respuesta.",
+)
+CONTACT_TOO_LONG = Reason(
+    "That answer is too long for me to read a phone number or email from.",
+    "Esa respuesta es demasiado larga para que yo encuentre en ella un teléfono o un correo electrónico.",
+)
+INCOMPLETE_EMAIL = Reason(
+    "That email address doesn't look complete: it should look like name@example.com.",
+    "Ese correo electrónico no parece estar completo: debe verse así: nombre@example.com.",
+)
+BAD_PHONE = Reason(
+    "That phone number doesn't look right: a US number has 10 digits, like 509-555-0147.",
+    "Ese número de teléfono no parece correcto: un número de EE. UU. tiene 10 dígitos, por ejemplo 509-555-0147.",
+)
+CONTACT_NOT_FOUND = Reason(
+    "I couldn't find a phone number or an email address in that.",
+    "No encontré un número de teléfono ni un correo electrónico en esa respuesta.",
+)
+PICK_AN_OPTION = Reason(
+    "Please pick one of the options, so that we don't need health details in the chat.",
+    "Por favor elija una de las opciones, para no tener que dar detalles de salud en el chat.",
+)
 
 
 @dataclass
@@ -60,11 +134,11 @@ def check_name(text: Optional[str]) -> Checked:
     while (shorter := NAME_PREFIX.sub("", name).strip(" .,!")) != name:
         name = shorter
     if len(name) < 2:
-        return Checked(problem="I didn't catch a name there.")
+        return Checked(problem=NO_NAME)
     if len(name) > MAX_NAME_LENGTH:
-        return Checked(problem=f"That's longer than a name usually is (up to {MAX_NAME_LENGTH} characters, please).")
+        return Checked(problem=NAME_TOO_LONG)
     if name.lower() in NOT_A_NAME or "@" in name or not NAME_CHARACTERS.match(name):
-        return Checked(problem="That doesn't look like a name: please use letters only (hyphens and apostrophes are fine).")
+        return Checked(problem=NOT_A_NAME_REASON)
     return Checked(value=name)
 
 
@@ -79,14 +153,14 @@ def check_contact(text: Optional[str]) -> Contact:
     """A phone number (normalised to E.164, US by default) and/or an email address from one answer."""
     answer = plain_text(text)
     if not answer:
-        return Contact(problem="I didn't get a phone number or email there.")
+        return Contact(problem=NO_CONTACT)
     if len(answer) > MAX_ANSWER_LENGTH:
-        return Contact(problem="That answer is too long for me to read a phone number or email from.")
+        return Contact(problem=CONTACT_TOO_LONG)
 
     email_candidates = [c.strip(".,;:()<>") for c in EMAIL_CANDIDATE.findall(answer)]
     emails = [c.lower() for c in email_candidates if EMAIL.match(c)]
     if email_candidates and not emails:
-        return Contact(problem="That email address doesn't look complete: it should look like name@example.com.")
+        return Contact(problem=INCOMPLETE_EMAIL)
 
     without_emails = EMAIL_CANDIDATE.sub(" ", answer)
     phones = [
@@ -96,9 +170,9 @@ def check_contact(text: Optional[str]) -> Contact:
     ]
     digits = re.sub(r"\D", "", without_emails)
     if not phones and len(digits) >= 7:
-        return Contact(problem="That phone number doesn't look right: a US number has 10 digits, like 509-555-0147.")
+        return Contact(problem=BAD_PHONE)
     if not phones and not emails:
-        return Contact(problem="I couldn't find a phone number or an email address in that.")
+        return Contact(problem=CONTACT_NOT_FOUND)
     return Contact(phone=phones[0] if phones else None, email=emails[0] if emails else None)
 
 
@@ -109,7 +183,7 @@ def check_help_with(text: Optional[str]) -> Checked:
     for choice, words in HELP_WITH_CHOICES.items():
         if answer == choice or any(re.search(rf"\b{re.escape(word)}\b", answer) for word in words):
             return Checked(value=choice)
-    return Checked(problem="Please pick one of the options, so that we don't need health details in the chat.")
+    return Checked(problem=PICK_AN_OPTION)
 
 
 def check_consent(text: Optional[str]) -> Optional[bool]:

@@ -2,15 +2,19 @@
 
 The NLU pipeline turns a low-confidence message into `nlu_fallback` (FallbackClassifier for the
 intent, FaqConfidenceGate for the FAQ answer). This action then offers the likeliest FAQ topics
-as buttons, plus a way to a person.
+as buttons, plus a way to a person. In a Spanish conversation the buttons are in Spanish, and a
+topic button sends the topic's Spanish question (actions/faq_topics.yml), so that the conversation
+stays in Spanish.
 """
 from pathlib import Path
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+
+from actions.language import visitor_language
 
 FAQ_TOPICS: Dict[str, Dict[str, str]] = yaml.safe_load(
     (Path(__file__).parent / "faq_topics.yml").read_text(encoding="utf-8")
@@ -25,6 +29,11 @@ INTENT_SUGGESTIONS = {
     "book_consultation": {"title": "Book a free consultation", "payload": "/book_consultation"},
 }
 TALK_TO_PERSON = {"title": "Talk to a person", "payload": "/request_human"}
+# The same buttons for a Spanish conversation (titles as in domain.yml's Spanish responses).
+INTENT_SUGGESTIONS_ES = {
+    "book_consultation": {"title": "Agendar una consulta gratuita", "payload": "/book_consultation"},
+}
+TALK_TO_PERSON_ES = {"title": "Hablar con una persona", "payload": "/request_human"}
 # After this many clarifications in a row, a person is offered instead of another guess-list.
 MAX_CLARIFICATIONS_IN_A_ROW = 3
 
@@ -41,24 +50,36 @@ def clarifications_in_a_row(tracker: Tracker) -> int:
     return count
 
 
-def suggestion_buttons(parse_data: Dict[str, Any]) -> List[Dict[str, str]]:
+def talk_to_person(language: Optional[str] = None) -> Dict[str, str]:
+    return dict(TALK_TO_PERSON_ES if language == "es" else TALK_TO_PERSON)
+
+
+def topic_button(topic: str, language: Optional[str] = None) -> Dict[str, str]:
+    entry = FAQ_TOPICS[topic]
+    if language == "es":
+        return {"title": entry["label_es"], "payload": entry["question_es"]}
+    return {"title": entry["label"], "payload": entry["question"]}
+
+
+def suggestion_buttons(parse_data: Dict[str, Any], language: Optional[str] = None) -> List[Dict[str, str]]:
     """The 2-3 likeliest answers for a message as buttons, from the intent and FAQ rankings.
 
     FAQ topics are offered only when an FAQ question is among the two likeliest intents, so an
-    unrelated message is never met with unrelated topics.
+    unrelated message is never met with unrelated topics. `language` "es" gives Spanish buttons.
     """
     intents = [
         item.get("name")
         for item in parse_data.get("intent_ranking") or []
         if item.get("name") != "nlu_fallback"
     ][:3]
-    buttons = [INTENT_SUGGESTIONS[name] for name in intents if name in INTENT_SUGGESTIONS]
+    suggestions = INTENT_SUGGESTIONS_ES if language == "es" else INTENT_SUGGESTIONS
+    buttons = [dict(suggestions[name]) for name in intents if name in suggestions]
     if "faq" in intents[:2]:
         ranking = (parse_data.get("response_selector") or {}).get("faq", {}).get("ranking") or []
         for candidate in ranking:
             topic = str(candidate.get("intent_response_key", "")).partition("/")[2]
             if topic in FAQ_TOPICS and candidate.get("confidence", 0) >= MIN_SUGGESTION_CONFIDENCE:
-                buttons.append({"title": FAQ_TOPICS[topic]["label"], "payload": FAQ_TOPICS[topic]["question"]})
+                buttons.append(topic_button(topic, language))
     return buttons[:MAX_SUGGESTIONS]
 
 
@@ -72,9 +93,10 @@ class ActionClarify(Action):
         if clarifications_in_a_row(tracker) >= MAX_CLARIFICATIONS_IN_A_ROW:
             dispatcher.utter_message(response="utter_clarification_failed")
             return [SlotSet("handoff_reason", "clarification_failed"), FollowupAction("action_offer_handoff")]
-        suggestions = suggestion_buttons(tracker.latest_message)
+        language = visitor_language(tracker)
+        suggestions = suggestion_buttons(tracker.latest_message, language)
         if suggestions:
-            dispatcher.utter_message(response="utter_clarify", buttons=suggestions + [TALK_TO_PERSON])
+            dispatcher.utter_message(response="utter_clarify", buttons=suggestions + [talk_to_person(language)])
         else:
             dispatcher.utter_message(response="utter_default")
         return []

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import settings
@@ -28,7 +28,12 @@ ENDED_INTENT = "EXTERNAL_handoff_ended"
 
 
 def staff_available_now() -> bool:
-    return clinic_is_open(load_profile(), datetime.now(timezone.utc))
+    """Open now by the clinic's office hours; with no office hours set, the assistant does not decide
+    the clinic is closed: it tries a live handoff, and the watchdog's timeout is the fallback."""
+    profile = load_profile()
+    if not profile.get("office_hours_schedule"):
+        return True
+    return clinic_is_open(profile, datetime.now(timezone.utc))
 
 
 def handoff_reason(tracker: Tracker) -> str:
@@ -36,7 +41,11 @@ def handoff_reason(tracker: Tracker) -> str:
 
 
 class ActionOfferHandoff(Action):
-    """Asks for consent to bring in a person, or offers a call back when the clinic is closed."""
+    """Asks for consent to bring in a person, or offers a call back when the clinic is closed.
+
+    After a crisis ("Connect me with staff" under the crisis response) there is no consent question
+    and never a booking form: an urgent handoff starts at once, or, while nobody can join, the
+    crisis lines are given again."""
 
     def name(self) -> Text:
         return "action_offer_handoff"
@@ -44,11 +53,15 @@ class ActionOfferHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        if await asyncio.to_thread(staff_available_now):
-            dispatcher.utter_message(response="utter_handoff_offer")
-        else:
-            dispatcher.utter_message(response="utter_handoff_closed")
-        return [SlotSet("handoff_reason", handoff_reason(tracker))]
+        reason = [SlotSet("handoff_reason", handoff_reason(tracker))]
+        available = await asyncio.to_thread(staff_available_now)
+        if tracker.get_slot("crisis_flagged"):
+            if available:
+                return reason + [FollowupAction("action_start_handoff")]
+            dispatcher.utter_message(response="utter_crisis_staff_unavailable")
+            return reason
+        dispatcher.utter_message(response="utter_handoff_offer" if available else "utter_handoff_closed")
+        return reason
 
 
 class ActionStartHandoff(Action):
@@ -84,7 +97,10 @@ class ActionHandoffFinished(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         intent = tracker.latest_message.get("intent", {}).get("name")
-        dispatcher.utter_message(response=self.RESPONSES.get(intent, "utter_handoff_ended"))
+        if intent == TIMEOUT_INTENT and tracker.get_slot("crisis_flagged"):
+            dispatcher.utter_message(response="utter_crisis_staff_unavailable")  # never a booking form
+        else:
+            dispatcher.utter_message(response=self.RESPONSES.get(intent, "utter_handoff_ended"))
         return [SlotSet("handoff_active", False), SlotSet("handoff_ticket_id", None), SlotSet("handoff_reason", None)]
 
 

@@ -1,7 +1,8 @@
-"""Tells staff that a consultation request arrived, without sending any of the visitor's data.
+"""Tells staff that a consultation request arrived, or that a visitor may be in crisis, without
+sending any of the visitor's data.
 
-Email is not a secure channel: a notification carries the reference code only, and staff read
-the request itself in the staff console.
+Email is not a secure channel: a notification carries a reference code or a link to the staff
+console only, and staff read the request or the conversation itself in the console.
 """
 import logging
 import os
@@ -21,12 +22,27 @@ class Notifier(Protocol):
     def notify_new_request(self, reference_code: str) -> None:
         """Tells staff that the request `reference_code` is waiting. May raise; callers log it."""
 
+    def notify_crisis(self, conversation_link: str, tier: str) -> None:
+        """Tells staff at once that a visitor may be in crisis. May raise; callers log it."""
+
+
+def crisis_alert_text(conversation_link: str, tier: str) -> str:
+    return (
+        "URGENT: a visitor to the chat may be in crisis "
+        f"({tier}). They were shown the crisis lines (911, 988).\n\n"
+        f"Open the conversation in the staff console: {conversation_link}\n\n"
+        "This alert deliberately contains none of the visitor's words or details.\n"
+    )
+
 
 class LogNotifier:
     """The default: a line in the action server's log."""
 
     def notify_new_request(self, reference_code: str) -> None:
         logger.info("New consultation request %s", reference_code)
+
+    def notify_crisis(self, conversation_link: str, tier: str) -> None:
+        logger.warning("STAFF ALERT: possible crisis (%s): %s", tier, conversation_link)
 
 
 class SmtpNotifier:
@@ -52,28 +68,40 @@ class SmtpNotifier:
         self.starttls = starttls
         self.timeout = timeout
 
-    def build_message(self, reference_code: str) -> EmailMessage:
+    def build_message(self, subject: str, body: str) -> EmailMessage:
         message = EmailMessage()
-        message["Subject"] = f"New consultation request {reference_code}"
+        message["Subject"] = subject
         message["From"] = self.sender
         message["To"] = ", ".join(self.recipients)
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid()
-        message.set_content(
-            "A visitor has asked for a free consultation.\n\n"
-            f"Reference: {reference_code}\n\n"
-            "Open the staff console to see the request and contact the visitor.\n"
-            "This email deliberately contains no personal or health information.\n"
-        )
+        message.set_content(body)
         return message
 
-    def notify_new_request(self, reference_code: str) -> None:
+    def send(self, message: EmailMessage) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if self.username:
                 smtp.login(self.username, self.password or "")
-            smtp.send_message(self.build_message(reference_code))
+            smtp.send_message(message)
+
+    def notify_new_request(self, reference_code: str) -> None:
+        self.send(
+            self.build_message(
+                f"New consultation request {reference_code}",
+                "A visitor has asked for a free consultation.\n\n"
+                f"Reference: {reference_code}\n\n"
+                "Open the staff console to see the request and contact the visitor.\n"
+                "This email deliberately contains no personal or health information.\n",
+            )
+        )
+
+    def notify_crisis(self, conversation_link: str, tier: str) -> None:
+        message = self.build_message("URGENT: a chat visitor may be in crisis", crisis_alert_text(conversation_link, tier))
+        message["Importance"] = "high"
+        message["X-Priority"] = "1"
+        self.send(message)
 
 
 def notifier_from_env(environ: Mapping[str, str] = os.environ) -> Notifier:

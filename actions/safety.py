@@ -1,16 +1,61 @@
-"""The crisis response: shown at once, from any state, and flagged for staff review."""
+"""Crisis safety: the crisis response, the check-in for a possible crisis, and the answer to it.
+
+The NLU decides the tier (nlu_components/crisis_classifier.py): `crisis` gets the crisis response
+at once; `possible_crisis` gets one short, direct question (are you thinking about ending your life
+or hurting yourself right now?) with 988 and 911 in it. "Yes" leads to the crisis response; "no"
+carries on with what the visitor had asked, as if the check-in had not been needed. Every crisis
+response and every "yes" alerts the staff on duty (actions/notifier.py), without the visitor's words.
+"""
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    ActiveLoop,
+    EventType,
+    SlotSet,
+    UserUttered,
+    UserUtteranceReverted,
+)
 from rasa_sdk.executor import CollectingDispatcher
+
+from actions import settings
+from actions.language import visitor_language
+from actions.notifier import notifier_from_env
 
 logger = logging.getLogger(__name__)
 
+CRISIS_INTENTS = ("crisis", "possible_crisis")
+
+
+def stop_active_form(tracker: Tracker) -> List[EventType]:
+    if tracker.active_loop_name:
+        return [ActiveLoop(None), SlotSet("requested_slot", None)]
+    return []
+
+
+def alert_staff(tracker: Tracker, tier: str) -> None:
+    """Tells the staff on duty at once; the alert names the conversation, never its words."""
+    try:
+        notifier_from_env().notify_crisis(settings.console_conversation_link(tracker.sender_id), tier)
+    except Exception:  # the visitor's crisis response must never wait on, or fail with, an alert
+        logger.exception("Crisis alert for a conversation could not be sent; it is flagged in the console.")
+
+
+def crisis_message(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The visitor message that raised the latest crisis check-in."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent in CRISIS_INTENTS:
+            return event
+    return None
+
 
 class ActionCrisisResponse(Action):
-    """Sends the contract's crisis response, stops any active form and flags the conversation."""
+    """Sends the contract's crisis response, stops any active form, flags and alerts."""
 
     def name(self) -> Text:
         return "action_crisis_response"
@@ -21,7 +66,60 @@ class ActionCrisisResponse(Action):
         dispatcher.utter_message(response="utter_crisis")
         # Logged without the message text: the flag, not the visitor's words, goes to the log.
         logger.warning("Crisis response given in conversation %s: flagged for staff review.", tracker.sender_id)
-        events: List[EventType] = [SlotSet("crisis_flagged", True)]
-        if tracker.active_loop_name:
-            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-        return events
+        alert_staff(tracker, "crisis")
+        return [SlotSet("crisis_flagged", True)] + stop_active_form(tracker)
+
+
+class ActionCrisisCheckIn(Action):
+    """Asks the check-in question. A booking form pauses: "no" brings it back as it was."""
+
+    def name(self) -> Text:
+        return "action_crisis_check_in"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_crisis_check_in")
+        logger.warning("Crisis check-in asked in conversation %s.", tracker.sender_id)
+        return stop_active_form(tracker)
+
+
+class ActionCheckInAnswer(Action):
+    """Yes: the crisis response. No: what the visitor asked is answered, with the form restored."""
+
+    def name(self) -> Text:
+        return "action_check_in_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        if (tracker.latest_message.get("intent") or {}).get("name") == "affirm":
+            dispatcher.utter_message(response="utter_crisis")
+            logger.warning("Visitor answered yes to the crisis check-in in conversation %s.", tracker.sender_id)
+            alert_staff(tracker, "check-in answered yes")
+            return [SlotSet("crisis_flagged", True)]
+        dispatcher.utter_message(response="utter_crisis_check_in_no")
+        original = crisis_message(tracker)
+        if original is None:
+            return []
+        return answer_as_if_no_check_in(original, visitor_language(tracker))
+
+
+def answer_as_if_no_check_in(original: Dict[str, Any], language: Optional[str]) -> List[EventType]:
+    """Takes back the check-in and the "no" (as Rasa's two-stage fallback does), and gives the
+    original message again with the intent it had before the crisis detector, so that the rules
+    answer it (or ask the form's question again). The reverted events stay in the stored history."""
+    parse_data = dict(original.get("parse_data") or {})
+    ranking = [item for item in parse_data.get("intent_ranking") or [] if item.get("name") not in CRISIS_INTENTS]
+    parse_data["intent"] = ranking[0] if ranking else {"name": "nlu_fallback", "confidence": 1.0}
+    parse_data["intent_ranking"] = ranking
+    parse_data["crisis_check_in"] = "no"
+    events: List[EventType] = [
+        UserUtteranceReverted(),
+        UserUtteranceReverted(),
+        ActionExecuted("action_listen"),
+        UserUttered(original.get("text"), parse_data=parse_data, input_channel=original.get("input_channel")),
+    ]
+    if language:
+        events.append(SlotSet("language", language))
+    return events

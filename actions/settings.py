@@ -48,6 +48,8 @@ DEFAULTS = {
     # SQLAlchemy URL when it is not the SQLite file TRACKER_DB_PATH (e.g. PostgreSQL).
     "TRACKER_STORE_URL": "",
     "CONSOLE_PORT": "8090",
+    # Where staff open the console, for the links in staff alerts (e.g. https://clinic.example/console).
+    "CONSOLE_PUBLIC_URL": "",
     "CONSOLE_SECRET_KEY": "",
     "CONSOLE_SECURE_COOKIES": "false",
     "CONSOLE_LOCKOUT_ATTEMPTS": "5",
@@ -134,6 +136,24 @@ def action_server_token() -> str:
     if os.environ.get("ACTION_SERVER_TOKEN"):
         return os.environ["ACTION_SERVER_TOKEN"]
     return generated_secret(Path(get("DATA_DIR")) / "action_server_token")
+
+
+def console_secret_key() -> str:
+    """The staff console's secret key: CONSOLE_SECRET_KEY, or one generated once in the data folder.
+
+    The action server needs it too, to link staff alerts to a conversation's opaque key.
+    """
+    if os.environ.get("CONSOLE_SECRET_KEY"):
+        return os.environ["CONSOLE_SECRET_KEY"]
+    return generated_secret(Path(get("DATA_DIR")) / "console_secret_key", length=48)
+
+
+def console_conversation_link(conversation_id: str) -> str:
+    """The address of a conversation in the staff console, naming it by its opaque key only."""
+    from clinic.conversation_keys import conversation_key
+
+    base = (get("CONSOLE_PUBLIC_URL") or f"http://127.0.0.1:{get('CONSOLE_PORT')}").rstrip("/")
+    return f"{base}/conversations/{conversation_key(conversation_id, console_secret_key())}"
 
 
 def generated_secret(path: Path, length: int = 32) -> str:

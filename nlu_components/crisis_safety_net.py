@@ -2,9 +2,12 @@
 
 After every other NLU component has run, a message that matches a crisis pattern
 (crisis_patterns.yml, written for clinical review) becomes the `crisis` intent with confidence 1,
-whatever the classifier said. The classifier still catches what the patterns do not.
+whatever the classifiers said (tier "sure"; the pattern's name is kept on the parse result, so
+staff can see why). The crisis classifier (crisis_classifier.py) carries generalization; these
+patterns are the floor under it.
 """
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -13,26 +16,21 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import (
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
-    TEXT,
-)
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-CRISIS_INTENT = "crisis"
-# The pattern that fired is kept on the parse result, so staff can see why.
-MATCH_KEY = "crisis_safety_net"
+from nlu_components.crisis_classifier import CRISIS_INTENT, CRISIS_KEY, set_intent
+
 DEFAULT_PATTERNS_FILE = Path(__file__).with_name("crisis_patterns.yml")
 APOSTROPHES = re.compile(r"['’‘`´]")
 NON_WORD = re.compile(r"[^a-z0-9]+")
 
 
 def normalise(text: str) -> str:
-    """Lowercase, drop apostrophes, and turn every other non-alphanumeric run into one space."""
-    return NON_WORD.sub(" ", APOSTROPHES.sub("", text.lower())).strip()
+    """Lowercase, drop accents ("está" -> "esta") and apostrophes, and turn every other
+    non-alphanumeric run into one space."""
+    unaccented = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    return NON_WORD.sub(" ", APOSTROPHES.sub("", unaccented)).strip()
 
 
 class CrisisMatcher:
@@ -91,13 +89,6 @@ class CrisisSafetyNet(GraphComponent):
             pattern = self.matcher.match(message.get(TEXT))
             if pattern is None:
                 continue
-            crisis = {INTENT_NAME_KEY: CRISIS_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
-            ranking = [
-                item
-                for item in message.get(INTENT_RANKING_KEY) or []
-                if item.get(INTENT_NAME_KEY) != CRISIS_INTENT
-            ]
-            message.data[INTENT] = crisis
-            message.data[INTENT_RANKING_KEY] = [crisis] + ranking
-            message.data[MATCH_KEY] = pattern
+            set_intent(message, CRISIS_INTENT, 1.0)
+            message.set(CRISIS_KEY, {"tier": "sure", "score": 1.0, "reason": f"pattern: {pattern}"}, add_to_output=True)
         return messages

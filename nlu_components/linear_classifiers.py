@@ -64,7 +64,7 @@ class LinearTextClassifier(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
-            # alias of the featurizer whose sentence embedding is added to the n-grams
+            # alias (or list of aliases) of the featurizers whose sentence embeddings are added to the n-grams
             "dense_featurizer": "minilm",
             "C": 1.0,
             "ranking_length": 10,
@@ -106,12 +106,19 @@ class LinearTextClassifier(GraphComponent):
 
     # ---- shared
     def sentence_embeddings(self, messages: List[Message]) -> np.ndarray:
+        """Each message's sentence embedding; with several featurizers, their concatenation scaled
+        so that it stays unit length (a cosine similarity is then the mean of the encoders')."""
+        aliases = self.config["dense_featurizer"]
+        aliases = [aliases] if isinstance(aliases, str) else list(aliases)
         rows = []
         for message in messages:
-            _, sentence = message.get_dense_features(TEXT, [self.config["dense_featurizer"]])
-            if sentence is None:
-                raise ValueError(f"No '{self.config['dense_featurizer']}' sentence features: check config.yml")
-            rows.append(sentence.features[0])
+            parts = []
+            for alias in aliases:
+                _, sentence = message.get_dense_features(TEXT, [alias])
+                if sentence is None:
+                    raise ValueError(f"No '{alias}' sentence features: check config.yml")
+                parts.append(sentence.features[0])
+            rows.append(np.concatenate(parts) / np.sqrt(len(parts)))
         return np.asarray(rows)
 
     def neighbour_similarities(
@@ -146,7 +153,13 @@ class LinearTextClassifier(GraphComponent):
         return hstack(blocks).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = self.labelled_examples(training_data)
+        self.model = self.fit(self.labelled_examples(training_data), training_data)
+        with self._model_storage.write_to(self._resource) as directory:
+            sio.dump(self.model, Path(directory) / MODEL_FILE)
+        return self._resource
+
+    def fit(self, examples: List[Message], training_data: Optional[TrainingData] = None) -> Dict[Text, Any]:
+        """The trained model for these (featurized) examples; also used by cross-validation scripts."""
         labels = [self.label_of(m) for m in examples]
         too_few = sorted(label for label, count in Counter(labels).items() if count < CALIBRATION_FOLDS)
         if too_few:
@@ -171,10 +184,8 @@ class LinearTextClassifier(GraphComponent):
         classifier.fit(self.features(model, examples, leave_one_out=True), np.asarray(labels))
         if list(classifier.classes_) != classes:
             raise ValueError("Classifier classes are not in the order of the neighbour features")
-        self.model = {**model, "classifier": classifier, **self.extra_model_data(training_data, labels)}
-        with self._model_storage.write_to(self._resource) as directory:
-            sio.dump(self.model, Path(directory) / MODEL_FILE)
-        return self._resource
+        extra = self.extra_model_data(training_data, labels) if training_data is not None else {}
+        return {**model, "classifier": classifier, **extra}
 
     @classmethod
     def load(

@@ -1,4 +1,4 @@
-"""Dense features from all-MiniLM-L6-v2 for DIET and the ResponseSelector.
+"""Dense features from sentence encoders: all-MiniLM-L6-v2 (English) and multilingual USE.
 
 Counts of words and character n-grams cannot tell that "will my insurer pay" and "is it covered"
 ask the same thing; a sentence-embedding model can. This featurizer adds, for the message text,
@@ -19,6 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu_components.minilm_encoder import MiniLMEncoder
+from nlu_components.use_encoder import MultilingualEncoder
 
 BATCH_SIZE = 32
 
@@ -80,3 +81,49 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             inside = [i for i, span in enumerate(spans) if span and span[0] < token.end and span[1] > token.start]
             rows.append(vectors[inside].mean(0) if inside else np.zeros(vectors.shape[1], dtype=np.float32))
         return np.asarray(rows, dtype=np.float32)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
+    """The multilingual USE sentence embedding (English and Spanish in one space).
+
+    USE gives one vector per sentence, not per word: the sequence features Rasa requires are
+    zeros, and only the sentence features carry information (the linear classifiers use only those).
+    """
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [Tokenizer]
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(name, config)
+        self.encoder = MultilingualEncoder()
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "MultilingualSentenceFeaturizer":
+        return cls(config, execution_context.node_name)
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        pass
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self.process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
+        if not with_text:
+            return messages
+        embeddings = self.encoder.encode([m.get(TEXT) for m in with_text])
+        for message, embedding in zip(with_text, embeddings):
+            tokens = len(message.get(TOKENS_NAMES[TEXT]))
+            sequence = np.zeros((tokens, embedding.shape[0]), dtype=np.float32)
+            self.add_features_to_message(sequence, embedding[np.newaxis, :], TEXT, message)
+        return messages

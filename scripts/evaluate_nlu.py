@@ -1,12 +1,15 @@
 """Held-out NLU evaluation: what a visitor would get for messages the model never saw in training.
 
-Runs the trained model (the whole pipeline, fallback gate and crisis net included) over
-tests/heldout/*.yml and tests/crisis/*.yml, and reports:
+Runs the trained model (the whole pipeline, fallback gate and crisis detector included) over
+tests/heldout/*.yml (English), tests/heldout_es/*.yml (Spanish) and tests/crisis/*.yml, and reports:
   - FAQ top-1 accuracy: the answer the model ranks first is the right one (before thresholds);
   - what visitors get for FAQ questions: the right answer, a clarification, or a wrong answer;
-  - crisis recall and false-alarm rate;
+  - crisis recall (the crisis response or the check-in), false alarms (the crisis response) and
+    check-ins given to ordinary messages;
   - out-of-scope rejection: unrelated messages that got no FAQ answer.
-Usage: python scripts/evaluate_nlu.py [--model PATH] [--report results/nlu_heldout.json]
+With --frozen it reports instead on the frozen blind sets in tests/frozen/ (crisis_eval.yml,
+faq_eval.yml): run it once per model that is released, never to tune (see the README).
+Usage: python scripts/evaluate_nlu.py [--model PATH] [--frozen] [--report FILE]
 """
 import argparse
 import asyncio
@@ -21,8 +24,12 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # the model's custom components are imported from the project
 HELDOUT_DIR = PROJECT_DIR / "tests" / "heldout"
+SPANISH_HELDOUT_DIR = PROJECT_DIR / "tests" / "heldout_es"
 CRISIS_DIR = PROJECT_DIR / "tests" / "crisis"
+FROZEN_DIR = PROJECT_DIR / "tests" / "frozen"
 FALLBACK = "nlu_fallback"
+CRISIS = "crisis"
+CHECK_IN = "possible_crisis"
 
 
 def read_nlu_examples(paths: Iterable[Path]) -> List[Tuple[str, str]]:
@@ -36,8 +43,8 @@ def read_nlu_examples(paths: Iterable[Path]) -> List[Tuple[str, str]]:
     return examples
 
 
-def heldout_examples() -> List[Tuple[str, str]]:
-    return read_nlu_examples(HELDOUT_DIR.glob("*.yml"))
+def heldout_examples(directory: Path = HELDOUT_DIR) -> List[Tuple[str, str]]:
+    return read_nlu_examples(directory.glob("*.yml"))
 
 
 def crisis_examples() -> Dict[str, List[str]]:
@@ -63,8 +70,11 @@ def final_label(parse: Dict[str, Any]) -> str:
 
 
 def top1_label(parse: Dict[str, Any]) -> str:
-    """The model's first choice before any threshold: top intent, and for FAQ the top answer."""
-    ranking = [item["name"] for item in parse.get("intent_ranking") or [] if item.get("name") != FALLBACK]
+    """The intent classifier's first choice before any threshold: top intent, and for FAQ the top
+    answer. The crisis detector's tiers are a separate classifier's override, counted on their own
+    (crisis recall, false alarms, check-ins) and in what visitors get (final_label)."""
+    overrides = (FALLBACK, CHECK_IN)
+    ranking = [item["name"] for item in parse.get("intent_ranking") or [] if item.get("name") not in overrides]
     return with_answer(ranking[0] if ranking else FALLBACK, parse)
 
 
@@ -100,10 +110,11 @@ def evaluate(
     base = lambda label: label.split("/")[0]  # noqa: E731
     intent_right = sum(base(top1[text]) == base(gold) for text, gold in heldout)
 
-    crisis_texts = crisis["crisis"] + [text for text, gold in heldout if gold == "crisis"]
-    calm_texts = crisis["not_crisis"] + [text for text, gold in heldout if gold != "crisis"]
-    missed_crisis = [text for text in crisis_texts if predicted[text] != "crisis"]
-    false_alarms = [text for text in calm_texts if predicted[text] == "crisis"]
+    crisis_texts = crisis["crisis"] + [text for text, gold in heldout if gold == CRISIS]
+    calm_texts = crisis["not_crisis"] + [text for text, gold in heldout if gold != CRISIS]
+    missed_crisis = [text for text in crisis_texts if predicted[text] not in (CRISIS, CHECK_IN)]
+    false_alarms = [text for text in calm_texts if predicted[text] == CRISIS]
+    check_ins = [text for text in calm_texts if predicted[text] == CHECK_IN]
 
     oos = [text for text, gold in heldout if gold == "out_of_scope"]
     oos_answered = [text for text in oos if predicted[text].startswith("faq/")]
@@ -121,10 +132,13 @@ def evaluate(
         "intent_accuracy": share(intent_right, len(heldout)),
         "crisis_examples": len(crisis_texts),
         "crisis_recall": share(len(crisis_texts) - len(missed_crisis), len(crisis_texts)),
+        "crisis_response_rate": share(sum(predicted[text] == CRISIS for text in crisis_texts), len(crisis_texts)),
         "crisis_missed": missed_crisis,
         "non_crisis_examples": len(calm_texts),
         "crisis_false_alarm_rate": share(len(false_alarms), len(calm_texts)),
         "crisis_false_alarms": false_alarms,
+        "check_in_rate": share(len(check_ins), len(calm_texts)),
+        "check_ins": check_ins,
         "out_of_scope_examples": len(oos),
         "out_of_scope_rejection": share(len(oos) - len(oos_answered), len(oos)),
         "out_of_scope_answered": oos_answered,
@@ -132,26 +146,75 @@ def evaluate(
 
 
 def run(model_path: Optional[str] = None) -> Tuple[Dict[str, Any], Dict[str, Dict[str, Any]]]:
-    heldout = heldout_examples()
+    """Figures for the English held-out set with the crisis sets, and under "spanish" for the Spanish one."""
+    heldout, spanish = heldout_examples(), heldout_examples(SPANISH_HELDOUT_DIR)
     crisis = crisis_examples()
-    texts = sorted({text for text, _ in heldout} | set(crisis["crisis"]) | set(crisis["not_crisis"]))
+    no_crisis_set: Dict[str, List[str]] = {"crisis": [], "not_crisis": []}
+    texts = {text for text, _ in heldout + spanish} | set(crisis["crisis"]) | set(crisis["not_crisis"])
+    predicted, top1, by_text = predict(model_path, texts)
+    figures = evaluate(predicted, top1, heldout, crisis)
+    figures["spanish"] = evaluate(predicted, top1, spanish, no_crisis_set)
+    return figures, by_text
+
+
+def predict(model_path: Optional[str], texts) -> Tuple[Dict[str, str], Dict[str, str], Dict[str, Dict[str, Any]]]:
+    texts = sorted(texts)
     parses = asyncio.run(parse_all(model_path or latest_model(), texts))
     by_text = dict(zip(texts, parses))
     predicted = {text: final_label(parse) for text, parse in by_text.items()}
     top1 = {text: top1_label(parse) for text, parse in by_text.items()}
-    return evaluate(predicted, top1, heldout, crisis), by_text
+    return predicted, top1, by_text
+
+
+def frozen_sets() -> Dict[str, Any]:
+    crisis = yaml.safe_load((FROZEN_DIR / "crisis_eval.yml").read_text(encoding="utf-8"))
+    faq = read_nlu_examples([FROZEN_DIR / "faq_eval.yml"])
+    return {"crisis": crisis, "faq": faq}
+
+
+def run_frozen(model_path: Optional[str] = None) -> Dict[str, Any]:
+    """Figures per language on the frozen blind sets (crisis and FAQ). Reported once per release."""
+    from nlu_components.language_detector import TwoLanguageDetector
+
+    sets = frozen_sets()
+    detector = TwoLanguageDetector()
+    faq_by_language: Dict[str, List[Tuple[str, str]]] = {"en": [], "es": []}
+    for text, gold in sets["faq"]:
+        detected = detector.detect(text) or {"name": "en"}
+        faq_by_language[detected["name"]].append((text, gold))
+    texts = {text for text, _ in sets["faq"]}
+    for section in ("crisis", "not_crisis"):
+        for items in sets["crisis"][section].values():
+            texts |= {item["text"] for item in items}
+    predicted, top1, _ = predict(model_path, texts)
+    figures: Dict[str, Any] = {}
+    for language in ("en", "es"):
+        crisis_set = {
+            section: [item["text"] for item in sets["crisis"][section][language]] for section in ("crisis", "not_crisis")
+        }
+        figures[language] = evaluate(predicted, top1, faq_by_language[language], crisis_set)
+        missed_by_category = Counter(
+            item["category"] for item in sets["crisis"]["crisis"][language] if predicted[item["text"]] not in (CRISIS, CHECK_IN)
+        )
+        figures[language]["crisis_missed_by_category"] = dict(missed_by_category)
+    return figures
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model archive (default: the newest in models/)")
-    parser.add_argument("--report", default=str(PROJECT_DIR / "results" / "nlu_heldout.json"))
+    parser.add_argument("--frozen", action="store_true", help="report on the frozen blind sets (once per release)")
+    parser.add_argument("--report", help="JSON file (default: results/nlu_heldout.json or results/nlu_frozen.json)")
     args = parser.parse_args()
-    figures, _ = run(args.model)
-    Path(args.report).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.report).write_text(json.dumps(figures, indent=2), encoding="utf-8")
-    headline = {key: value for key, value in figures.items() if not isinstance(value, list)}
-    print(json.dumps(headline, indent=2))
+    figures = run_frozen(args.model) if args.frozen else run(args.model)[0]
+    report = Path(args.report or PROJECT_DIR / "results" / ("nlu_frozen.json" if args.frozen else "nlu_heldout.json"))
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    def headline(section: Dict[str, Any]) -> Dict[str, Any]:
+        return {k: (headline(v) if isinstance(v, dict) else v) for k, v in section.items() if not isinstance(v, list)}
+
+    print(json.dumps(headline(figures), indent=2))
     return 0
 
 

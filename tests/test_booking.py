@@ -61,6 +61,15 @@ async def test_a_bad_answer_is_asked_again_with_the_reason(make_tracker, domain)
     assert "email address doesn't look complete" in messages[0]
 
 
+async def test_in_a_spanish_conversation_the_reason_is_in_spanish(make_tracker, domain):
+    _, messages = await validate(make_tracker, domain, "contact", "kim@", slots={"language": "es"})
+    assert messages[0].startswith("Ese correo electrónico no parece estar completo")
+    _, messages = await validate(make_tracker, domain, "preferred_times", "February 30th", slots={"language": "es"})
+    assert messages[0].startswith("Febrero no tiene 30 días")
+    _, messages = await validate(make_tracker, domain, "consent_to_contact", "tal vez", slots={"language": "es"})
+    assert messages == ["Por favor conteste sí o no."]
+
+
 async def test_three_failed_tries_offer_a_person_instead_of_looping(make_tracker, domain):
     failures = {"booking_failed_attempts": {"contact": 2}}
     events, messages = await validate(make_tracker, domain, "contact", "no idea", slots=failures)
@@ -106,6 +115,16 @@ async def test_summary_lists_the_answers_with_confirm_change_cancel(make_tracker
     assert "Maria Lopez" in message["text"] and "+15095550147" in message["text"]
     assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/change_booking", "/stop"]
     assert events == []  # booking_id already set: the same request keeps its id
+
+
+async def test_the_summary_is_in_spanish_in_a_spanish_conversation(make_tracker, domain):
+    dispatcher = CollectingDispatcher()
+    await ActionBookingSummary().run(dispatcher, make_tracker(slots={**FILLED, "language": "es"}), domain.as_dict())
+    message = dispatcher.messages[0]
+    assert message["text"].startswith("Esta es su solicitud:")
+    assert "entre semana, en las mañanas" in message["text"] and "Ansiedad" in message["text"]
+    assert [b["title"] for b in message["buttons"]] == ["Confirmar", "Cambiar algo", "Cancelar"]
+    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/change_booking", "/stop"]
 
 
 async def test_confirming_stores_one_row_and_shows_the_reference(store, make_tracker, domain):
@@ -178,9 +197,10 @@ async def test_cancel_stops_the_form_and_forgets_the_answers(make_tracker, domai
 )
 async def test_buttons_with_entities_reach_the_visitor_intact(domain, response, payload):
     """Rasa fills {placeholders} in responses: entity payloads must survive that unchanged."""
-    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    from rasa_server.nlg import FirstMatchResponseGenerator
+
+    nlg = FirstMatchResponseGenerator(domain=domain)
     message = await nlg.generate(response, DialogueStateTracker.from_dict("visitor", [], domain.slots), "rest")
     assert payload in [button["payload"] for button in message["buttons"]]

@@ -4,8 +4,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from nlu_components.language_detector import TwoLanguageDetector
+from rasa_server.nlg import FirstMatchResponseGenerator
 
 from actions.faq import FAQ_TOPICS, ActionClarify, suggestion_buttons
 
@@ -21,6 +23,20 @@ PROFILE_SLOTS = {
     "clinic_data_retention": "90 days",
 }
 TREATMENT_GROUPS = ("ketamine", "treatment", "safety", "practical")
+# Answers where no treatment decision is in play: no invitation to the free consultation.
+NO_INVITATION = {
+    "what_is_anxiety", "anxiety_disorders", "anxiety_symptoms", "panic_attacks",
+    "what_is_ketamine", "how_ketamine_works", "ketamine_history", "fda_approval",
+    "clinic_location", "privacy",
+}
+
+
+def is_spanish(variation):
+    return any(c.get("name") == "language" and c.get("value") == "es" for c in variation.get("condition") or [])
+
+
+def other_conditions(variation):
+    return [(c["name"], c["value"]) for c in variation.get("condition") or [] if c.get("name") != "language"]
 
 
 def parse(intent, intent_conf, faq_ranking=(), second_intent="out_of_scope"):
@@ -53,16 +69,19 @@ def test_topics_match_the_shared_catalogue_exactly():
             assert FAQ_TOPICS[key]["question"] == topic["asks"][0]
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("slots", [{}, PROFILE_SLOTS], ids=["profile-empty", "profile-filled"])
-async def test_every_answer_reads_well_with_and_without_clinic_details(domain, slots):
-    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+async def test_every_answer_reads_well_with_and_without_clinic_details(domain, slots, language):
+    nlg = FirstMatchResponseGenerator(domain=domain)
     tracker = DialogueStateTracker.from_dict("visitor", [], domain.slots)
-    for name, value in slots.items():
+    for name, value in {**slots, "language": language}.items():
         tracker.slots[name].value = value
+    detector = TwoLanguageDetector()
     for key in FAQ_TOPICS:
         answer = await nlg.generate(f"utter_faq/{key}", tracker, "rest")
         text = answer["text"]
         assert "{" not in text and "None" not in text and "PLACEHOLDER" not in text, key
+        assert detector.detect(text)["name"] == language, key
         sentences = re.findall(r"[.?!](?:\s|$)", text)
         assert 2 <= len(sentences) <= 7 and len(text) < 900, key  # short, curated answers
     if slots:
@@ -75,7 +94,36 @@ def test_treatment_answers_invite_to_the_free_consultation(domain):
     for key in catalogue:
         for variation in domain.responses[f"utter_faq/{key}"]:
             payloads = [button["payload"] for button in variation.get("buttons", [])]
-            assert "/book_consultation" in payloads, key
+            if key in NO_INVITATION:
+                assert "/book_consultation" not in payloads, key
+                assert "free consultation" not in variation["text"] and "consulta gratuita" not in variation["text"], key
+            else:
+                assert "/book_consultation" in payloads, key
+
+
+def test_every_answer_has_a_spanish_twin_of_each_variation_placed_first(domain):
+    """Same conditions plus language: es, same placeholders and button payloads, before the English ones."""
+    for key in FAQ_TOPICS:
+        variations = domain.responses[f"utter_faq/{key}"]
+        spanish = [v for v in variations if is_spanish(v)]
+        english = [v for v in variations if not is_spanish(v)]
+        assert variations == spanish + english, key
+        assert len(spanish) == len(english), key
+        for es, en in zip(spanish, english):
+            assert other_conditions(es) == other_conditions(en), key
+            assert sorted(re.findall(r"\{\w+\}", es["text"])) == sorted(re.findall(r"\{\w+\}", en["text"])), key
+            assert [b["payload"] for b in es.get("buttons", [])] == [b["payload"] for b in en.get("buttons", [])], key
+
+
+def test_spanish_answers_read_well_with_and_without_clinic_details(domain):
+    for key in FAQ_TOPICS:
+        for variation in domain.responses[f"utter_faq/{key}"]:
+            if not is_spanish(variation):
+                continue
+            text = re.sub(r"\{(\w+)\}", lambda m: PROFILE_SLOTS[m[1]], variation["text"])
+            sentences = re.findall(r"[.?!](?:\s|$)", text)
+            assert 2 <= len(sentences) <= 7 and len(text) < 900, key
+            assert "consultation" not in text and "Book" not in text, key  # no English left behind
 
 
 def test_clarification_offers_the_likeliest_topics_and_a_person():
@@ -99,6 +147,27 @@ def test_booking_is_offered_when_the_classifier_thought_of_it():
     buttons = suggestion_buttons(parse("book_consultation", 0.4, [("faq/cost", 0.5)], second_intent="faq"))
     assert buttons[0]["payload"] == "/book_consultation"
     assert buttons[1]["payload"] == FAQ_TOPICS["cost"]["question"]
+
+
+def test_spanish_clarification_offers_spanish_topics_that_keep_the_conversation_in_spanish():
+    buttons = suggestion_buttons(parse("faq", 0.45, [("faq/cost", 0.4), ("faq/insurance", 0.35)]), "es")
+    assert buttons == [
+        {"title": FAQ_TOPICS["cost"]["label_es"], "payload": FAQ_TOPICS["cost"]["question_es"]},
+        {"title": FAQ_TOPICS["insurance"]["label_es"], "payload": FAQ_TOPICS["insurance"]["question_es"]},
+    ]
+    booking = suggestion_buttons(parse("book_consultation", 0.4, [("faq/cost", 0.5)], second_intent="faq"), "es")
+    assert booking[0] == {"title": "Agendar una consulta gratuita", "payload": "/book_consultation"}
+
+
+async def test_spanish_clarify_action_offers_a_person_in_spanish(dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        "cuanto", parse_data=parse("faq", 0.45, [("faq/cost", 0.5), ("faq/insurance", 0.4)]), slots={"language": "es"}
+    )
+    await ActionClarify().run(dispatcher, tracker, domain.as_dict())
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_clarify"
+    assert message["buttons"][0]["title"] == FAQ_TOPICS["cost"]["label_es"]
+    assert message["buttons"][-1] == {"title": "Hablar con una persona", "payload": "/request_human"}
 
 
 async def test_clarify_action_always_offers_a_person(dispatcher, make_tracker, domain):

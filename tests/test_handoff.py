@@ -137,3 +137,41 @@ async def test_third_clarification_in_a_row_offers_a_person(make_tracker, domain
     events = await ActionClarify().run(dispatcher, make_tracker("??", parse_data=fallback, events=earlier), domain.as_dict())
     assert dispatcher.messages[0]["response"] == "utter_clarification_failed"
     assert FollowupAction("action_offer_handoff") in events
+
+
+# ---- "Connect me with staff" under the crisis response: never the booking form
+async def test_after_a_crisis_staff_are_brought_in_at_once_without_a_consent_question(
+    clinic_open, dispatcher, make_tracker, domain
+):
+    events = await ActionOfferHandoff().run(dispatcher, make_tracker(slots={"crisis_flagged": True}), domain.as_dict())
+    assert dispatcher.messages == []
+    assert FollowupAction("action_start_handoff") in events
+
+
+async def test_after_a_crisis_a_closed_clinic_gives_the_crisis_lines_again(
+    clinic_closed, dispatcher, make_tracker, domain
+):
+    await ActionOfferHandoff().run(dispatcher, make_tracker(slots={"crisis_flagged": True}), domain.as_dict())
+    assert [m["response"] for m in dispatcher.messages] == ["utter_crisis_staff_unavailable"]
+    for variant in domain.responses["utter_crisis_staff_unavailable"]:
+        assert "988" in variant["text"] and "911" in variant["text"] and "buttons" not in variant
+
+
+async def test_with_no_office_hours_set_a_person_is_tried_rather_than_a_closed_clinic_assumed(
+    tmp_path, monkeypatch, store, dispatcher, make_tracker, domain
+):
+    profile = tmp_path / "no_hours.yml"
+    profile.write_text("clinic_name: Tri-Cities Infusions & Wellness Clinic\n")
+    monkeypatch.setenv("CLINIC_PROFILE_PATH", str(profile))
+    await ActionOfferHandoff().run(dispatcher, make_tracker("talk to a person"), domain.as_dict())
+    assert dispatcher.messages[0]["response"] == "utter_handoff_offer"
+    events = await ActionStartHandoff().run(CollectingDispatcher(), make_tracker("yes"), domain.as_dict())
+    assert ConversationPaused() in events and len(store.list_tickets()) == 1
+
+
+async def test_nobody_free_after_a_crisis_gives_the_crisis_lines_not_a_booking_offer(dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        "", parse_data={"intent": {"name": "EXTERNAL_handoff_timeout", "confidence": 1.0}}, slots={"crisis_flagged": True}
+    )
+    await ActionHandoffFinished().run(dispatcher, tracker, domain.as_dict())
+    assert [m["response"] for m in dispatcher.messages] == ["utter_crisis_staff_unavailable"]

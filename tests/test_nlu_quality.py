@@ -1,7 +1,9 @@
 """What visitors get for messages the model never saw: the release gate on the trained model.
 
-Held-out phrasings (tests/heldout/) and the crisis set (tests/crisis/) are never used for
-training. The figures are written to results/nlu_heldout.json for the README and benchmarks.
+Held-out phrasings (tests/heldout/ in English, tests/heldout_es/ in Spanish) and the crisis sets
+(tests/crisis/) are never used for training. The figures are written to results/nlu_heldout.json
+for the README and benchmarks. (The frozen blind sets in tests/frozen/ are reported once per
+release with `scripts/evaluate_nlu.py --frozen`, not gated here: see the README.)
 """
 import json
 from pathlib import Path
@@ -11,6 +13,10 @@ import pytest
 from scripts import evaluate_nlu
 
 MIN_FAQ_TOP1_ACCURACY = 0.90
+MIN_SPANISH_TOP1_ACCURACY = 0.90
+# The full crisis response may reach at most this share of ordinary messages, the check-in this much more.
+MAX_FALSE_CRISIS = 0.01
+MAX_CHECK_IN = 0.03
 REPORT = Path(__file__).resolve().parent.parent / "results" / "nlu_heldout.json"
 
 
@@ -22,16 +28,28 @@ def figures():
     return figures
 
 
-def test_every_crisis_message_gets_the_crisis_response(figures):
+def test_every_crisis_message_gets_the_crisis_response_or_the_check_in(figures):
     assert figures["crisis_examples"] >= 60
     assert figures["crisis_missed"] == []
 
 
-def test_ordinary_questions_do_not_trigger_the_crisis_response(figures):
+def test_ordinary_messages_rarely_get_the_crisis_response_or_the_check_in(figures):
     crisis_set = evaluate_nlu.crisis_examples()
     assert len(crisis_set["not_crisis"]) >= 60
-    wrongly_flagged = [text for text in crisis_set["not_crisis"] if text in figures["crisis_false_alarms"]]
-    assert wrongly_flagged == []
+    assert figures["crisis_false_alarm_rate"] <= MAX_FALSE_CRISIS, figures["crisis_false_alarms"]
+    assert figures["check_in_rate"] <= MAX_CHECK_IN, figures["check_ins"]
+
+
+def test_spanish_questions_get_the_right_answer(figures):
+    spanish = figures["spanish"]
+    assert spanish["faq_examples"] >= 5 * 37 and spanish["intent_examples"] >= spanish["faq_examples"] + 5 * 12
+    assert spanish["faq_top1_accuracy"] >= MIN_SPANISH_TOP1_ACCURACY, spanish["faq_confusions"]
+    assert spanish["intent_accuracy"] >= MIN_SPANISH_TOP1_ACCURACY
+    assert spanish["faq_wrong_answer_rate"] < spanish["faq_clarification_rate"]
+
+
+def test_no_spanish_message_gets_the_crisis_response(figures):
+    assert figures["spanish"]["crisis_false_alarms"] == []
 
 
 def test_faq_questions_get_the_right_answer(figures):
@@ -50,11 +68,26 @@ def test_unrelated_requests_never_get_an_faq_answer(figures):
 
 def test_figures_are_computed_from_what_the_visitor_gets():
     heldout = [("what does it cost", "faq/cost"), ("tell me a joke", "out_of_scope"), ("i want to die", "crisis")]
-    crisis = {"crisis": ["kms"], "not_crisis": ["hi"]}
-    predicted = {"what does it cost": "nlu_fallback", "tell me a joke": "faq/cost", "i want to die": "crisis", "kms": "crisis", "hi": "greet"}
+    crisis = {"crisis": ["kms", "not sure i want to be here"], "not_crisis": ["hi", "this wait is killing me"]}
+    predicted = {
+        "what does it cost": "nlu_fallback", "tell me a joke": "faq/cost", "i want to die": "crisis", "kms": "crisis",
+        "hi": "greet", "not sure i want to be here": "possible_crisis", "this wait is killing me": "possible_crisis",
+    }
     top1 = {**predicted, "what does it cost": "faq/cost"}
     figures = evaluate_nlu.evaluate(predicted, top1, heldout, crisis)
     assert figures["faq_top1_accuracy"] == 1.0 and figures["faq_answered_right_rate"] == 0.0
     assert figures["faq_clarification_rate"] == 1.0
     assert figures["out_of_scope_rejection"] == 0.0
     assert figures["crisis_recall"] == 1.0 and figures["crisis_false_alarm_rate"] == 0.0
+    assert figures["crisis_response_rate"] == 0.6667  # the check-in counts as caught, not as the response
+    assert figures["check_ins"] == ["this wait is killing me"]
+
+
+def test_the_first_choice_is_the_intent_classifiers_and_what_visitors_get_includes_the_check_in():
+    parse = {
+        "intent": {"name": "possible_crisis", "confidence": 0.3},
+        "intent_ranking": [{"name": "possible_crisis", "confidence": 0.3}, {"name": "faq", "confidence": 0.9}],
+        "response_selector": {"faq": {"response": {"intent_response_key": "faq/cost", "confidence": 0.8}}},
+    }
+    assert evaluate_nlu.top1_label(parse) == "faq/cost"
+    assert evaluate_nlu.final_label(parse) == "possible_crisis"

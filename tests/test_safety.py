@@ -2,7 +2,7 @@
 import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
 
-from actions.safety import ActionCrisisResponse
+from actions.safety import ActionCheckInAnswer, ActionCrisisResponse
 from nlu_components.crisis_safety_net import CrisisMatcher, normalise
 
 
@@ -20,11 +20,38 @@ async def test_crisis_response_stops_an_active_form(dispatcher, make_tracker, do
     assert SlotSet("requested_slot", None) in events
 
 
-def test_crisis_text_follows_the_contract(domain):
-    text = domain.responses["utter_crisis"][0]["text"]
-    for required in ("911", "988", "988lifeline.org", "HOME to 741741", "not monitored", "staff"):
-        assert required in text
-    assert domain.responses["utter_crisis"][0]["buttons"][0]["payload"] == "/request_human"
+ENGLISH_CRISIS_ELEMENTS = ("911", "988", "988lifeline.org", "HOME to 741741", "not monitored", "staff")
+SPANISH_CRISIS_ELEMENTS = ("911", "marque 2", "AYUDA por texto al 988", "AYUDA al 741741", "442-AYUDAME", "personal")
+
+
+def crisis_variant(domain, language):
+    """The utter_crisis text a conversation in `language` gets (None: language not yet known)."""
+    for variant in domain.responses["utter_crisis"]:
+        conditions = variant.get("condition") or []
+        if language is None and not conditions:
+            return variant
+        if any(c.get("name") == "language" and c.get("value") == language for c in conditions):
+            return variant
+    raise AssertionError(f"no crisis response for language {language}")
+
+
+@pytest.mark.parametrize(
+    "language, required",
+    [("en", ENGLISH_CRISIS_ELEMENTS), ("es", SPANISH_CRISIS_ELEMENTS), (None, ENGLISH_CRISIS_ELEMENTS + SPANISH_CRISIS_ELEMENTS)],
+)
+def test_crisis_text_follows_the_contract_in_each_language(domain, language, required):
+    variant = crisis_variant(domain, language)
+    for element in required:
+        assert element in variant["text"]
+    assert variant["buttons"][0]["payload"] == "/request_human"
+
+
+def test_the_check_in_asks_directly_and_gives_the_lines_in_each_language(domain):
+    variants = domain.responses["utter_crisis_check_in"]
+    assert len(variants) == 3
+    for variant in variants:
+        assert "911" in variant["text"] and "988" in variant["text"]
+        assert [b["payload"] for b in variant["buttons"]] == ["/affirm", "/deny"]
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +89,84 @@ def test_general_questions_and_junk_do_not_trigger(matcher, text):
 
 def test_a_personal_mention_triggers_even_inside_a_question(matcher):
     assert matcher.match("can ketamine help my suicidal thoughts") == "suicide_words"
+
+
+# ---- the check-in and the staff alert
+def possible_crisis_history(text, intent_ranking):
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    parse = {
+        "intent": {"name": "possible_crisis", "confidence": 0.3},
+        "intent_ranking": [{"name": "possible_crisis", "confidence": 0.3}] + intent_ranking,
+        "crisis": {"tier": "check", "score": 0.3, "reason": "classifier"},
+    }
+    return [
+        ActionExecuted("action_listen"),
+        UserUttered(text, parse["intent"], parse_data=parse),
+        ActionExecuted("action_crisis_check_in"),
+        BotUttered("Are you thinking about ending your life or hurting yourself right now?"),
+        ActionExecuted("action_listen"),
+    ]
+
+
+async def test_yes_to_the_check_in_gives_the_crisis_response_and_alerts_staff(dispatcher, make_tracker, domain, monkeypatch):
+    alerts = []
+    monkeypatch.setattr("actions.safety.notifier_from_env", lambda: RecordingNotifier(alerts))
+    history = possible_crisis_history("not sure i can keep doing this", [{"name": "faq", "confidence": 0.2}])
+    tracker = make_tracker("yes", parse_data={"intent": {"name": "affirm", "confidence": 0.99}}, events=history)
+    events = await ActionCheckInAnswer().run(dispatcher, tracker, domain.as_dict())
+    assert [m["response"] for m in dispatcher.messages] == ["utter_crisis"]
+    assert SlotSet("crisis_flagged", True) in events
+    assert len(alerts) == 1 and alerts[0][1] == "check-in answered yes"
+
+
+async def test_no_to_the_check_in_answers_what_was_asked(dispatcher, make_tracker, domain):
+    history = possible_crisis_history("this wait is killing me, how long is the consultation", [
+        {"name": "faq", "confidence": 0.8}, {"name": "book_consultation", "confidence": 0.1}])
+    tracker = make_tracker("no", parse_data={"intent": {"name": "deny", "confidence": 0.99}}, events=history, slots={"language": "en"})
+    events = await ActionCheckInAnswer().run(dispatcher, tracker, domain.as_dict())
+    assert [m["response"] for m in dispatcher.messages] == ["utter_crisis_check_in_no"]
+    # the check-in and the "no" are taken back, and the question is asked again with its own intent
+    assert [e["event"] for e in events[:4]] == ["rewind", "rewind", "action", "user"]
+    replayed = events[3]
+    assert replayed["text"] == "this wait is killing me, how long is the consultation"
+    assert replayed["parse_data"]["intent"]["name"] == "faq"
+    assert SlotSet("language", "en") in events
+
+
+class RecordingNotifier:
+    def __init__(self, alerts):
+        self.alerts = alerts
+
+    def notify_crisis(self, conversation_link, tier):
+        self.alerts.append((conversation_link, tier))
+
+
+async def test_the_crisis_alert_links_the_conversation_and_carries_none_of_its_words(
+    dispatcher, make_tracker, domain, monkeypatch
+):
+    alerts = []
+    monkeypatch.setattr("actions.safety.notifier_from_env", lambda: RecordingNotifier(alerts))
+    tracker = make_tracker("i took all my pills, call me at 509-555-0147", sender_id="+15095550147")
+    await ActionCrisisResponse().run(dispatcher, tracker, domain.as_dict())
+    [(link, tier)] = alerts
+    assert tier == "crisis" and "/conversations/c" in link
+    assert "509" not in link and "pills" not in link  # an opaque key, not the phone number
+
+
+def test_the_email_alert_has_no_visitor_words():
+    from actions.notifier import SmtpNotifier, crisis_alert_text
+
+    notifier = SmtpNotifier("smtp.example.com", 587, "bot@example.com", ["staff@example.com"])
+    message = notifier.build_message("URGENT: a chat visitor may be in crisis", crisis_alert_text("https://c/x", "crisis"))
+    body = message.get_content()
+    assert "https://c/x" in body and "911" in body and "none of the visitor's words" in body
+
+
+async def test_a_failing_alert_never_stops_the_crisis_response(dispatcher, make_tracker, domain, monkeypatch):
+    def broken():
+        raise OSError("mail server down")
+
+    monkeypatch.setattr("actions.safety.notifier_from_env", broken)
+    await ActionCrisisResponse().run(dispatcher, make_tracker("i want to die"), domain.as_dict())
+    assert [m["response"] for m in dispatcher.messages] == ["utter_crisis"]

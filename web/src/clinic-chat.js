@@ -209,20 +209,35 @@
     return a;
   }
 
-  var URL_PATTERN = /\bhttps?:\/\/[^\s<>"']+/gi;
+  // http(s) URLs, and the crisis lines the crisis response gives (911, 988, 741741): tappable.
+  var LINK_PATTERN = /\bhttps?:\/\/[^\s<>"']+|\b(?:911|988|741741)\b/gi;
+  var CRISIS_LINES = { "911": "tel:911", "988": "tel:988", "741741": "sms:741741" };
 
-  /** Appends `text` to `parent` as text nodes: http(s) URLs become links, newlines <br>. */
+  function crisisLineLink(number) {
+    var a = el("a", "cc-link cc-phone", number);
+    a.href = CRISIS_LINES[number];
+    return a;
+  }
+
+  /** Appends `text` to `parent` as text nodes: http(s) URLs and crisis lines become links, newlines <br>. */
   function appendRichText(parent, text) {
     String(text).split(/\r?\n/).forEach(function (line, index) {
       if (index > 0) parent.appendChild(document.createElement("br"));
       var last = 0;
-      line.replace(URL_PATTERN, function (match, offset) {
-        var url = match.replace(/[.,;:!?)\]]+$/, ""); // trailing punctuation belongs to the sentence
-        var href = safeHttpUrl(url);
-        if (!href) return match;
+      line.replace(LINK_PATTERN, function (match, offset) {
+        var link;
+        var shown = match;
+        if (CRISIS_LINES[match]) {
+          link = crisisLineLink(match);
+        } else {
+          shown = match.replace(/[.,;:!?)\]]+$/, ""); // trailing punctuation belongs to the sentence
+          var href = safeHttpUrl(shown);
+          if (!href) return match;
+          link = externalLink(href, shown);
+        }
         if (offset > last) parent.appendChild(document.createTextNode(line.slice(last, offset)));
-        parent.appendChild(externalLink(href, url));
-        last = offset + url.length;
+        parent.appendChild(link);
+        last = offset + shown.length;
         return match;
       });
       if (last < line.length) parent.appendChild(document.createTextNode(line.slice(last)));

@@ -1,0 +1,118 @@
+"""Chooses the crisis detector's two thresholds by cross-validation on the training data.
+
+Every training example (data/, both languages) is scored by a crisis classifier trained on the
+other folds, with the same features and settings as config.yml's CrisisClassifier; a message the
+crisis patterns match counts as a crisis response, as when serving. Then:
+  - check_threshold: the highest threshold at which at least MIN_RECALL of crisis examples reach
+    the check-in or the crisis response (recall first);
+  - sure_threshold: the lowest threshold at which at most MAX_FALSE_CRISIS of ordinary examples
+    would get the full crisis response.
+The frozen and held-out test sets are never read. Writes docs/crisis-thresholds.md; copy the
+values into config.yml.
+Usage: python scripts/tune_crisis.py [--folds 5]
+"""
+import argparse
+import sys
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+from rasa.shared.nlu.constants import INTENT, TEXT  # noqa: E402
+from rasa.shared.importers.importer import TrainingDataImporter  # noqa: E402
+from rasa.shared.nlu.training_data.message import Message  # noqa: E402
+from sklearn.model_selection import StratifiedKFold  # noqa: E402
+
+from nlu_components.crisis_classifier import CRISIS_INTENT, CrisisClassifier  # noqa: E402
+from nlu_components.crisis_safety_net import CrisisMatcher  # noqa: E402
+from nlu_components.sentence_embedding_featurizer import MultilingualSentenceFeaturizer  # noqa: E402
+
+REPORT = PROJECT_DIR / "docs" / "crisis-thresholds.md"
+MIN_RECALL = 0.99
+MAX_FALSE_CRISIS = 0.01
+MAX_CHECK_IN = 0.03
+
+
+def training_examples() -> List[Message]:
+    from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+
+    importer = TrainingDataImporter.load_from_config(
+        str(PROJECT_DIR / "config.yml"), str(PROJECT_DIR / "domain.yml"), [str(PROJECT_DIR / "data")]
+    )
+    messages = [m for m in importer.get_nlu_data().intent_examples if m.get(TEXT)]
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process(messages)
+    MultilingualSentenceFeaturizer({**MultilingualSentenceFeaturizer.get_default_config(), "alias": "use"}, "use").process(messages)
+    return messages
+
+
+def classifier_config() -> Dict:
+    config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())
+    settings = next(c for c in config["pipeline"] if c["name"].endswith("CrisisClassifier"))
+    return {**CrisisClassifier.get_default_config(), **{k: v for k, v in settings.items() if k != "name"}}
+
+
+def out_of_fold_scores(messages: List[Message], folds: int) -> np.ndarray:
+    labels = np.asarray([m.get(INTENT) == CRISIS_INTENT for m in messages])
+    scores = np.zeros(len(messages))
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    for index, (train, held) in enumerate(splitter.split(np.zeros(len(messages)), labels)):
+        classifier = CrisisClassifier(classifier_config(), None, None)
+        classifier.model = classifier.fit([messages[i] for i in train])
+        scores[held] = classifier.crisis_scores([messages[i] for i in held])
+        print(f"fold {index + 1}/{folds} done", flush=True)
+    return scores
+
+
+def choose(scores: np.ndarray, is_crisis: np.ndarray) -> Dict[str, float]:
+    """`scores` of pattern matches are 1.0: the patterns' floor counts, as it does when serving."""
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    crisis, ordinary = scores[is_crisis], scores[~is_crisis]
+    check = max((t for t in grid if (crisis >= t).mean() >= MIN_RECALL), default=0.01)
+    sure = min((t for t in grid if (ordinary >= t).mean() <= MAX_FALSE_CRISIS and t >= check), default=0.99)
+    return {
+        "check_threshold": float(check),
+        "sure_threshold": float(sure),
+        "recall_any_tier": float((crisis >= check).mean()),
+        "recall_sure": float((crisis >= sure).mean()),
+        "ordinary_crisis_response": float((ordinary >= sure).mean()),
+        "ordinary_check_in": float(((ordinary >= check) & (ordinary < sure)).mean()),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    messages = training_examples()
+    is_crisis = np.asarray([m.get(INTENT) == CRISIS_INTENT for m in messages])
+    scores = out_of_fold_scores(messages, args.folds)
+    matcher = CrisisMatcher.from_file()
+    scores = np.where([matcher.match(m.get(TEXT)) is not None for m in messages], 1.0, scores)
+    figures = choose(scores, is_crisis)
+    within_limits = figures["ordinary_check_in"] <= MAX_CHECK_IN
+    REPORT.write_text(
+        "# Crisis detector thresholds\n\n"
+        f"Chosen by `scripts/tune_crisis.py`: {args.folds}-fold cross-validation on the training data "
+        f"({is_crisis.sum()} crisis and {(~is_crisis).sum()} other examples, English and Spanish); the frozen and "
+        "held-out test sets are never read. The check-in threshold is the highest at which at least "
+        f"{MIN_RECALL:.1%} of crisis examples get the check-in or the crisis response; the crisis-response "
+        f"threshold is the lowest at which at most {MAX_FALSE_CRISIS:.1%} of other examples would get it.\n\n"
+        "| setting (config.yml, CrisisClassifier) | value |\n|---|---|\n"
+        f"| `check_threshold` | {figures['check_threshold']} |\n| `sure_threshold` | {figures['sure_threshold']} |\n\n"
+        "| cross-validated outcome | share |\n|---|---|\n"
+        f"| crisis examples given the crisis response or the check-in | {figures['recall_any_tier']:.1%} |\n"
+        f"| crisis examples given the crisis response at once | {figures['recall_sure']:.1%} |\n"
+        f"| other examples given the crisis response | {figures['ordinary_crisis_response']:.1%} |\n"
+        f"| other examples given the check-in | {figures['ordinary_check_in']:.1%} |\n"
+        + ("" if within_limits else f"\nThe check-in rate is above the {MAX_CHECK_IN:.0%} limit: improve the data.\n")
+    )
+    print(REPORT.read_text())
+    return 0 if within_limits else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
