@@ -14,10 +14,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 LANGUAGES = ("en", "es")
-# Lingua's confidence for English vs Spanish. Short messages sit around 0.5-0.75 ("hola" 0.66,
-# "no" 0.59, "Maria Lopez" 0.75 Spanish); whole sentences score above 0.9.
-FIRST_DECISION = 0.6
+# Lingua's confidence for English vs Spanish. Single words are unreliable ("hello" scores 0.62
+# Spanish, "hola" 0.66, "no" 0.59, "Maria Lopez" 0.75 Spanish); whole sentences score above 0.8.
+# Until a message is that clear, replies are English and the greeting offers "Español".
+FIRST_DECISION = 0.8
 SWITCH = 0.9
+# Answers to these questions (a name, a phone number or e-mail) say nothing about the language.
+LANGUAGE_NEUTRAL_ANSWERS = ("full_name", "contact")
 
 
 def visitor_language(tracker: Tracker) -> Optional[str]:
@@ -54,10 +57,14 @@ class ActionDetectLanguage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
+        if tracker.get_slot("handoff_active"):
+            return []  # a person is in the chat; nothing changes until they hand back
         chosen = next(tracker.get_latest_entity_values("language"), None)
         if chosen is None and (tracker.latest_message.get("intent") or {}).get("name") == "switch_language":
             chosen = language_named_in(tracker.latest_message.get("text"))
         current = visitor_language(tracker)
         if chosen not in LANGUAGES:
+            if tracker.active_loop_name and tracker.get_slot("requested_slot") in LANGUAGE_NEUTRAL_ANSWERS:
+                return []
             chosen = language_after(current, tracker.latest_message.get("language"))
         return [SlotSet("language", chosen)] if chosen != current else []

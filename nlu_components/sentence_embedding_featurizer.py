@@ -24,23 +24,15 @@ from nlu_components.use_encoder import MultilingualEncoder
 BATCH_SIZE = 32
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
-    _encoder: Optional[MiniLMEncoder] = None  # the weights are loaded once per process
+class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
+    """What both featurizers share: Rasa's featurizer plumbing; subclasses embed in `process`."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
         return [Tokenizer]
 
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {**DenseFeaturizer.get_default_config(), "model_dir": None}
-
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
         super().__init__(name, config)
-        if SentenceEmbeddingFeaturizer._encoder is None:
-            SentenceEmbeddingFeaturizer._encoder = MiniLMEncoder(config.get("model_dir"))
-        self.encoder = SentenceEmbeddingFeaturizer._encoder
 
     @classmethod
     def create(
@@ -49,7 +41,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SentenceEmbeddingFeaturizer":
+    ) -> "SentenceFeaturizer":
         return cls(config, execution_context.node_name)
 
     @classmethod
@@ -59,6 +51,21 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         self.process(training_data.training_examples)
         return training_data
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceEmbeddingFeaturizer(SentenceFeaturizer):
+    _encoder: Optional[MiniLMEncoder] = None  # the weights are loaded once per process
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**DenseFeaturizer.get_default_config(), "model_dir": None}
+
+    def __init__(self, config: Dict[Text, Any], name: Text) -> None:
+        super().__init__(config, name)
+        if SentenceEmbeddingFeaturizer._encoder is None:
+            SentenceEmbeddingFeaturizer._encoder = MiniLMEncoder(config.get("model_dir"))
+        self.encoder = SentenceEmbeddingFeaturizer._encoder
 
     def process(self, messages: List[Message]) -> List[Message]:
         with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
@@ -84,38 +91,16 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class MultilingualSentenceFeaturizer(DenseFeaturizer, GraphComponent):
+class MultilingualSentenceFeaturizer(SentenceFeaturizer):
     """The multilingual USE sentence embedding (English and Spanish in one space).
 
     USE gives one vector per sentence, not per word: the sequence features Rasa requires are
     zeros, and only the sentence features carry information (the linear classifiers use only those).
     """
 
-    @classmethod
-    def required_components(cls) -> List[Type]:
-        return [Tokenizer]
-
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
-        super().__init__(name, config)
+        super().__init__(config, name)
         self.encoder = MultilingualEncoder()
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "MultilingualSentenceFeaturizer":
-        return cls(config, execution_context.node_name)
-
-    @classmethod
-    def validate_config(cls, config: Dict[Text, Any]) -> None:
-        pass
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
-        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]

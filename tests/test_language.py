@@ -31,8 +31,9 @@ def test_text_without_letters_has_no_language(detector):
 
 
 def test_the_first_clear_message_sets_the_language():
-    assert language_after(None, {"name": "es", "confidence": 0.66}) == "es"  # "hola"
-    assert language_after(None, {"name": "es", "confidence": 0.52}) is None  # "si": not yet clear
+    assert language_after(None, {"name": "es", "confidence": 0.99}) == "es"  # "cuanto cuesta"
+    assert language_after(None, {"name": "en", "confidence": 0.85}) == "en"  # "What is ketamine?"
+    assert language_after(None, {"name": "es", "confidence": 0.62}) is None  # "hello": not clear at all
 
 
 def test_a_short_or_ambiguous_message_never_flips_the_conversation():
@@ -72,6 +73,25 @@ async def test_a_typed_request_for_spanish_written_in_english_switches_to_spanis
         slots={"language": "en"},
     )
     assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == [SlotSet("language", "es")]
+
+
+async def test_a_name_typed_into_the_booking_form_does_not_set_the_language(dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        "Maria Lopez",
+        parse_data={"intent": {"name": "inform", "confidence": 0.9}, "language": {"name": "es", "confidence": 0.99}},
+        slots={"requested_slot": "full_name"},
+        active_loop="booking_form",
+    )
+    assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == []
+
+
+async def test_nothing_changes_while_a_person_is_in_the_chat(dispatcher, make_tracker, domain):
+    tracker = make_tracker(
+        "hola, sigue ahi alguien?",
+        parse_data={"intent": {"name": "greet", "confidence": 0.9}, "language": {"name": "es", "confidence": 0.99}},
+        slots={"handoff_active": True, "language": "en"},
+    )
+    assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == []
 
 
 async def test_nothing_changes_when_the_language_is_already_right(dispatcher, make_tracker, domain):
