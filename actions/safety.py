@@ -6,6 +6,7 @@ or hurting yourself right now?) with 988 and 911 in it. "Yes" leads to the crisi
 carries on with what the visitor had asked, as if the check-in had not been needed. Every crisis
 response and every "yes" alerts the staff on duty (actions/notifier.py), without the visitor's words.
 """
+import asyncio
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -66,7 +67,8 @@ class ActionCrisisResponse(Action):
         dispatcher.utter_message(response="utter_crisis")
         # Logged without the message text: the flag, not the visitor's words, goes to the log.
         logger.warning("Crisis response given in conversation %s: flagged for staff review.", tracker.sender_id)
-        alert_staff(tracker, "crisis")
+        # In a worker thread: an email alert must not hold up other conversations.
+        await asyncio.to_thread(alert_staff, tracker, "crisis")
         return [SlotSet("crisis_flagged", True)] + stop_active_form(tracker)
 
 
@@ -96,7 +98,7 @@ class ActionCheckInAnswer(Action):
         if (tracker.latest_message.get("intent") or {}).get("name") == "affirm":
             dispatcher.utter_message(response="utter_crisis")
             logger.warning("Visitor answered yes to the crisis check-in in conversation %s.", tracker.sender_id)
-            alert_staff(tracker, "check-in answered yes")
+            await asyncio.to_thread(alert_staff, tracker, "check-in answered yes")
             return [SlotSet("crisis_flagged", True)]
         dispatcher.utter_message(response="utter_crisis_check_in_no")
         original = crisis_message(tracker)
