@@ -60,7 +60,7 @@ USER clinic
 EXPOSE 5005 5055 8090
 
 # docker-compose.yml sets the command of each service; by default the action server (loopback only
-# unless SANIC_HOST says otherwise, see actions/settings.py). Every command starts through
+# unless SANIC_HOST says otherwise, see clinic/settings.py). Every command starts through
 # scripts/with_env.py or scripts/rasa_run.py: umask 077, so what it writes in /app/var is private,
 # and no secret on a command line.
 CMD ["python", "scripts/with_env.py", "rasa", "run", "actions", "--port", "5055"]

@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-# Loads .env and fills in defaults before running a command (see actions/settings.py).
+# Loads .env and fills in defaults before running a command (see clinic/settings.py).
 WITH_ENV := $(PY) scripts/with_env.py
 RASA := $(WITH_ENV) $(VENV)/bin/rasa
 export TF_CPP_MIN_LOG_LEVEL := 2

@@ -22,7 +22,7 @@ from actions.booking_fields import (
     in_language, plain_text,
 )
 from actions.language import visitor_language
-from actions.storage import ConsultationRequest, get_store
+from clinic.storage import ConsultationRequest, get_store
 
 logger = logging.getLogger(__name__)
 

@@ -11,14 +11,10 @@ from typing import Any, Optional
 
 import phonenumbers
 
+from clinic.contact import EMAIL, EMAIL_CANDIDATE
+
 MAX_NAME_LENGTH = 100
 MAX_ANSWER_LENGTH = 300
-# An address mail servers accept: at most 254 characters, 64 before the @, domain labels of 1-63
-# letters, digits or inner hyphens, and a top-level domain of letters.
-EMAIL = re.compile(
-    r"^(?=.{1,254}$)[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
-)
-EMAIL_CANDIDATE = re.compile(r"\S+@\S*")
 NAME_PREFIX = re.compile(r"^(?:(?:hi|hello|hey)[,! ]+)?(?:my name is|my names|name is|name's|i am|i'm|im|it's|its|this is|call me|it is)\s+", re.IGNORECASE)
 # Letters of any script, with the marks, spaces and punctuation real names use.
 NAME_CHARACTERS = re.compile(r"^[^\W\d_][\w\s.'’\-]*$", re.UNICODE)

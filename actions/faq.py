@@ -3,22 +3,17 @@
 The NLU pipeline turns a low-confidence message into `nlu_fallback` (FallbackClassifier for the
 intent, FaqConfidenceGate for the FAQ answer). This action then offers the likeliest FAQ topics
 as buttons, plus a way to a person. In a Spanish conversation the buttons are in Spanish, and a
-topic button sends the topic's Spanish question (actions/faq_topics.yml), so that the conversation
+topic button sends the topic's Spanish question (clinic/faq_topics.yml), so that the conversation
 stays in Spanish.
 """
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.language import visitor_language
-
-FAQ_TOPICS: Dict[str, Dict[str, str]] = yaml.safe_load(
-    (Path(__file__).parent / "faq_topics.yml").read_text(encoding="utf-8")
-)
+from clinic.faq_topics import FAQ_TOPICS
 
 MAX_SUGGESTIONS = 3
 # Topics the selector gives less than this are not worth offering as a button.

@@ -16,15 +16,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import settings
-from actions.clinic_profile import clinic_is_open, load_profile
-from actions.handoff_store import get_handoff_store
-from actions.rasa_api import RasaApiError, rasa_api_from_settings
+from clinic import settings
+from clinic.handoff_store import ENDED_INTENT, TIMEOUT_INTENT, get_handoff_store
+from clinic.profile import clinic_is_open, load_profile
+from clinic.rasa_api import RasaApiError, rasa_api_from_settings
 
 logger = logging.getLogger(__name__)
-
-TIMEOUT_INTENT = "EXTERNAL_handoff_timeout"
-ENDED_INTENT = "EXTERNAL_handoff_ended"
 
 
 def staff_available_now() -> bool:

@@ -4,7 +4,7 @@ The NLU decides the tier (nlu_components/crisis_classifier.py): `crisis` gets th
 at once; `possible_crisis` gets one short, direct question (are you thinking about ending your life
 or hurting yourself right now?) with 988 and 911 in it. "Yes" leads to the crisis response; "no"
 carries on with what the visitor had asked, as if the check-in had not been needed. Every crisis
-response and every "yes" alerts the staff on duty (actions/notifier.py), without the visitor's words.
+response and every "yes" alerts the staff on duty (clinic/notifier.py), without the visitor's words.
 """
 import asyncio
 import logging
@@ -21,9 +21,9 @@ from rasa_sdk.events import (
 )
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import settings
 from actions.language import visitor_language
-from actions.notifier import notifier_from_env
+from clinic import settings
+from clinic.notifier import notifier_from_env
 
 logger = logging.getLogger(__name__)
 

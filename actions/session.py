@@ -5,8 +5,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clinic_profile import load_profile, profile_slot_values
 from actions.handoff import ensure_watchdog
+from clinic.profile import load_profile, profile_slot_values
 
 
 class ActionSessionStart(Action):

@@ -86,7 +86,7 @@ def main() -> int:
     from bench import load, quality, report
     from bench.baselines import CachingMiniLMEncoder
     from scripts.evaluate_nlu import latest_model
-    from tests.live_stack import start
+    from scripts.live_stack import start
 
     stages = {}
 

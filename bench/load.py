@@ -23,9 +23,9 @@ import aiohttp
 import numpy as np
 import socketio
 
-from actions import settings
+from clinic import settings
 from scripts.evaluate_nlu import heldout_examples
-from tests.live_stack import LiveAssistant
+from scripts.live_stack import LiveAssistant
 
 MESSAGE_TIMEOUT = 30.0
 CHANNELS = ("rest", "socketio")
@@ -197,7 +197,7 @@ async def run_level(
 
 
 def server_processes(assistant: LiveAssistant) -> Dict[str, int]:
-    """Process ids (tests/live_stack.py starts the action server first; with_env.py execs Rasa in place)."""
+    """Process ids (scripts/live_stack.py starts the action server first; with_env.py execs Rasa in place)."""
     return {"action server": assistant.processes[0].pid, "Rasa server": assistant.processes[1].pid}
 
 

@@ -373,7 +373,7 @@ encoder is deterministic: no figure changes, the folds just train faster).
 
 ## Serving
 
-The production stack started by `tests/live_stack.start`: action server and `rasa run` with `endpoints.yml`
+The production stack started by `scripts/live_stack.start`: action server and `rasa run` with `endpoints.yml`
 (SQLite tracker store) and `credentials.yml` (REST, socket.io), on loopback. A load generator in the benchmark
 process (asyncio; aiohttp for REST, python-socketio polling clients with the widget's Origin for socket.io)
 simulates visitors, each holding a whole conversation: a greeting, 3-5 held-out FAQ questions, then a booking

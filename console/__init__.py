@@ -6,11 +6,11 @@ from typing import Any, Mapping, Optional
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from actions import settings
-from actions.handoff_store import HandoffStore
-from actions.notifier import LogNotifier
-from actions.rasa_api import rasa_api_from_settings
-from actions.storage import RequestStore
+from clinic import settings
+from clinic.handoff_store import HandoffStore
+from clinic.notifier import LogNotifier
+from clinic.rasa_api import rasa_api_from_settings
+from clinic.storage import RequestStore
 from console import params, security, templating
 from console.config import default_config, generated_secret_key
 from console.models import ConsoleDb

@@ -4,7 +4,7 @@ import argparse
 import getpass
 import sys
 
-from actions import settings
+from clinic import settings
 from console.accounts import AccountError, delete_user, list_users, save_user
 from console.config import profile_timezone, tracker_store_url
 from console.models import ConsoleDb

@@ -8,7 +8,7 @@ from typing import List, Optional
 from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from actions.storage import utc_now
+from clinic.storage import utc_now
 from console.models import ConsoleDb, SignInFailure, StaffUser
 
 MIN_PASSWORD_LENGTH = 12

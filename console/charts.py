@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable, Dict, List, Sequence, Tuple
 
-from actions.faq import FAQ_TOPICS
+from clinic.faq_topics import FAQ_TOPICS
 from console.params import DateRange, clinic_timezone
 from console.tracker import Activity
 

@@ -1,12 +1,12 @@
-"""The console's configuration, from the environment (actions/settings.py, .env.example)."""
+"""The console's configuration, from the environment (clinic/settings.py, .env.example)."""
 import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from actions import settings
-from actions.clinic_profile import load_profile
+from clinic import settings
+from clinic.profile import load_profile
 
 DEFAULT_MAX_REQUEST_KB = 64  # the largest form is a 4,000-character note; a reply is 2,000 characters
 DEFAULT_ADDRESS_ATTEMPTS = 20  # a clinic's staff share one address: several mistyped passwords are normal
@@ -30,7 +30,7 @@ def profile_timezone() -> ZoneInfo:
 def max_request_bytes() -> int:
     """CONSOLE_MAX_REQUEST_KB (default 64): the largest request body the console reads.
 
-    Read here rather than through actions/settings.py: only the console uses it."""
+    Read here rather than through clinic/settings.py: only the console uses it."""
     raw = os.environ.get("CONSOLE_MAX_REQUEST_KB", "").strip() or str(DEFAULT_MAX_REQUEST_KB)
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10240:
         raise ValueError(f"CONSOLE_MAX_REQUEST_KB: expected a number of kilobytes from 1 to 10240, not {raw!r}.")
@@ -38,7 +38,7 @@ def max_request_bytes() -> int:
 
 
 def console_number(name: str, default: int, low: int, high: int) -> int:
-    """A whole number from the environment, read here rather than through actions/settings.py: only
+    """A whole number from the environment, read here rather than through clinic/settings.py: only
     the console uses it."""
     raw = os.environ.get(name, "").strip() or str(default)
     if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:

@@ -7,8 +7,8 @@ from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint, i
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
-from actions.handoff_store import HandoffTicket
-from actions.storage import Base, ConsultationRequestRecord, UtcDateTime, create_engine_for
+from clinic.handoff_store import HandoffTicket
+from clinic.storage import Base, ConsultationRequestRecord, UtcDateTime, create_engine_for
 
 ConsoleBase = declarative_base()
 

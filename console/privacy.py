@@ -3,14 +3,14 @@
 Masking finds contact details with the parsers the booking form validates with
 (actions/booking_fields.py): phonenumbers' matcher (the form's region, US), more lenient here than in
 the form (any possible number that is not part of a word: every number the form accepts, and more), and
-every "something@domain" the form would read as an email address.
+every "something@domain" the form would read as an email address (clinic/contact.py).
 
 Conversations are named in the console by opaque keys: see clinic/conversation_keys.py."""
 import re
 
 import phonenumbers
 
-from actions.booking_fields import EMAIL_CANDIDATE
+from clinic.contact import EMAIL_CANDIDATE
 
 # Punctuation around an address that is not part of it ("(kim@example.com).").
 EMAIL_EDGES = ".,;:()<>[]{}\"'!?"

@@ -5,8 +5,8 @@ from typing import Dict, Optional
 
 from sqlalchemy import delete
 
-from actions.handoff_store import HandoffTicket
-from actions.storage import utc_now
+from clinic.handoff_store import HandoffTicket
+from clinic.storage import utc_now
 from console.models import ConsoleDb
 from console.tracker import CHUNK, TrackerStore
 

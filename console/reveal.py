@@ -7,7 +7,7 @@ from flask import current_app
 from flask_login import current_user
 from sqlalchemy import select
 
-from actions.storage import utc_now
+from clinic.storage import utc_now
 from console.models import RevealLog
 from console.services import services
 

@@ -6,7 +6,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestURITooLarge
 
-from actions.rasa_api import RasaApiError
+from clinic.rasa_api import RasaApiError
 from console.accounts import load_user
 from console.services import services
 

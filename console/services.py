@@ -3,9 +3,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from actions.handoff_store import HandoffStore
-from actions.rasa_api import RasaApi
-from actions.storage import RequestStore
+from clinic.handoff_store import HandoffStore
+from clinic.rasa_api import RasaApi
+from clinic.storage import RequestStore
 from console.models import ConsoleDb
 from console.tracker import TrackerStore
 

@@ -21,7 +21,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, and_, case, delete, func, inspect, or_, select
 
-from actions.storage import create_engine_for
+from clinic.storage import create_engine_for
 
 EVENTS = Table(
     "events",

@@ -82,7 +82,7 @@ def read_action_call(request: Request, max_bytes: int) -> Any:
 class ActionServerInputChecks:
     @hookimpl
     def attach_sanic_app_extensions(self, app: Sanic) -> None:
-        from actions import settings  # the action server's own package: .env and the generated secret
+        from clinic import settings  # the action server's own package: .env and the generated secret
 
         max_bytes = int(os.environ.get("ACTION_SERVER_MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES)
         app.config.REQUEST_MAX_SIZE = max_bytes

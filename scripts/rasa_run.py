@@ -16,7 +16,7 @@ from typing import List
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 if __name__ == "__main__":
     sys.path[0] = str(PROJECT_DIR)  # run as a script: the project's packages (actions, channels ...), not scripts/
-from actions import settings  # noqa: E402  (needs the path above)
+from clinic import settings  # noqa: E402  (needs the path above)
 
 
 def rasa_argv(options: List[str]) -> List[str]:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from actions.storage import get_store  # noqa: E402  (needs the path above)
+from clinic.storage import get_store  # noqa: E402  (needs the path above)
 
 
 def main() -> int:

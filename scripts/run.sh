@@ -12,10 +12,10 @@ umask 077
 PY=.venv/bin/python
 WITH_ENV="$PY scripts/with_env.py"
 
-# .env and the defaults (actions/settings.py); this also makes the data folder 0700. No secret
+# .env and the defaults (clinic/settings.py); this also makes the data folder 0700. No secret
 # passes through this script: each service reads its own from the environment or the data folder.
 eval "$($PY - <<'PYTHON'
-from actions import settings
+from clinic import settings
 settings.apply_defaults()
 import os, shlex
 for name in ("ALLOWED_ORIGINS", "DATA_DIR", "SANIC_HOST"):

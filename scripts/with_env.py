@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from actions import settings  # noqa: E402  (needs the path above)
+from clinic import settings  # noqa: E402  (needs the path above)
 
 if len(sys.argv) < 2:
     sys.exit("usage: with_env.py COMMAND [ARGS...]")

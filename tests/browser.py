@@ -15,7 +15,7 @@ from typing import Dict, Iterator, Optional, Tuple
 
 import pytest
 
-from tests.live_stack import PROJECT_DIR, LiveAssistant, free_port, start
+from scripts.live_stack import PROJECT_DIR, LiveAssistant, free_port, start
 
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 CHROMIUM = Path("/usr/bin/chromium")

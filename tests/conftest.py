@@ -59,8 +59,8 @@ def make_tracker(domain: Domain):
 
 @pytest.fixture(scope="session")
 def live_assistant(tmp_path_factory):
-    """A running assistant (see tests/live_stack.py), shared by the end-to-end tests."""
-    from tests.live_stack import start
+    """A running assistant (see scripts/live_stack.py), shared by the end-to-end tests."""
+    from scripts.live_stack import start
 
     assistant = start(tmp_path_factory.mktemp("live"))
     yield assistant

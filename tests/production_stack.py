@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from tests.live_stack import PROJECT_DIR, VENV_BIN, free_port, wait_until_up
+from scripts.live_stack import PROJECT_DIR, VENV_BIN, free_port, wait_until_up
 
 PYTHON = str(VENV_BIN / "python")
 WITH_ENV = [PYTHON, str(PROJECT_DIR / "scripts" / "with_env.py")]

@@ -3,7 +3,6 @@ import pytest
 from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import storage
 from actions.booking import (
     ActionBookingSummary,
     ActionCancelBooking,
@@ -11,8 +10,9 @@ from actions.booking import (
     ActionSubmitBooking,
     ValidateBookingForm,
 )
-from actions.notifier import LogNotifier
-from actions.storage import RequestStore
+from clinic import storage
+from clinic.notifier import LogNotifier
+from clinic.storage import RequestStore
 
 FILLED = {
     "full_name": "Maria Lopez",

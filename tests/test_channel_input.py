@@ -39,7 +39,7 @@ from channels.twilio import SignedTwilioInput
 from rasa_server import message_guard
 from rasa_server.rate_limit import SlidingWindowLimiter
 from rasa_server.refusals import crisis_line
-from tests.live_stack import free_port
+from scripts.live_stack import free_port
 
 LONE_SURROGATE_TEXT = "hi \ud800 there"
 SECRET = "test-secret"

@@ -25,7 +25,7 @@ from twilio.request_validator import RequestValidator
 
 from channels.numbered_options import numbered_options_text, payload_for_reply, resolve_numbered_reply
 from channels.telegram import SecretTokenTelegramInput, SecretTokenTelegramOutput
-from tests.live_stack import LiveAssistant, free_port, start
+from scripts.live_stack import LiveAssistant, free_port, start
 
 FACEBOOK_APP_SECRET = "test-facebook-app-secret"
 SLACK_SIGNING_SECRET = "test-slack-signing-secret"

@@ -5,8 +5,8 @@ import pytest
 from rasa_sdk.events import SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clinic_profile import clean_value, load_profile, profile_slot_values
 from actions.session import ActionGreet, ActionSessionStart
+from clinic.profile import clean_value, load_profile, profile_slot_values
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 

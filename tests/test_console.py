@@ -20,17 +20,17 @@ import yaml
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from sqlalchemy import update
 
-from actions.faq import FAQ_TOPICS
-from actions.handoff_store import HandoffStore, HandoffTicket
-from actions.rasa_api import RasaApi
-from actions.storage import utc_now
+from clinic.faq_topics import FAQ_TOPICS
+from clinic.handoff_store import HandoffStore, HandoffTicket
+from clinic.rasa_api import RasaApi
+from clinic.storage import utc_now
 from console import create_app
 from console.accounts import save_user
 from console.exports import example_line, safe_cell
 from console.models import ConsoleDb, RevealLog, SignInFailure
 from clinic.conversation_keys import conversation_for_key
 from console.privacy import mask
-from tests.live_stack import PROJECT_DIR, start
+from scripts.live_stack import PROJECT_DIR, start
 
 PASSWORD = "correct horse battery staple"
 PHONE, EMAIL = "509-555-0147", "kim.lee@example.com"

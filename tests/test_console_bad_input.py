@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, func, insert, select
 
-from actions.storage import ConsultationRequest
+from clinic.storage import ConsultationRequest
 from console import create_app
 from console.accounts import save_user
 from console.models import CrisisReview, NluLabel, RevealLog
@@ -37,7 +37,7 @@ OPENAPI = yaml.safe_load((Path(__file__).resolve().parent.parent / "console" / "
 
 
 class RecordingRasa:
-    """Stands in for actions.rasa_api.RasaApi: records what would have been sent to the assistant."""
+    """Stands in for clinic.rasa_api.RasaApi: records what would have been sent to the assistant."""
 
     def __init__(self):
         self.calls = []

@@ -21,7 +21,7 @@ from markupsafe import escape
 from sqlalchemy import create_engine, insert, select
 
 from actions.booking_fields import check_contact
-from actions.storage import ConsultationRequest
+from clinic.storage import ConsultationRequest
 from console import create_app
 from console.accounts import save_user
 from console.privacy import mask

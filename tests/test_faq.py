@@ -90,7 +90,7 @@ async def test_every_answer_reads_well_with_and_without_clinic_details(domain, s
 
 
 def test_treatment_answers_invite_to_the_free_consultation(domain):
-    catalogue = yaml.safe_load((PROJECT_DIR / "actions" / "faq_topics.yml").read_text())
+    catalogue = yaml.safe_load((PROJECT_DIR / "clinic" / "faq_topics.yml").read_text())
     for key in catalogue:
         for variation in domain.responses[f"utter_faq/{key}"]:
             payloads = [button["payload"] for button in variation.get("buttons", [])]

@@ -6,12 +6,13 @@ from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa.shared.core.events import UserUttered
 
-from actions import handoff, handoff_store
+from actions import handoff
 from actions.faq import ActionClarify
 from actions.handoff import ActionHandoffFinished, ActionOfferHandoff, ActionStartHandoff, HandoffWatchdog
-from actions.handoff_store import HandoffStore
-from actions.rasa_api import RasaApiError
 from actions.session import ActionSessionStart
+from clinic import handoff_store
+from clinic.handoff_store import HandoffStore
+from clinic.rasa_api import RasaApiError
 
 ALWAYS_OPEN = "office_hours_schedule:\n  timezone: UTC\n  days: {%s}\n" % ", ".join(
     f"{day}: '00:00-24:00'" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

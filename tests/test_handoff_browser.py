@@ -13,7 +13,7 @@ from tests.browser import (
     By, active_element_id, bubbles, chrome, click_button, demo_page_stack, say, text_of, wait, wait_for_log,
     wait_for_url,
 )
-from tests.live_stack import PROJECT_DIR, free_port
+from scripts.live_stack import PROJECT_DIR, free_port
 
 PASSWORD = "correct horse battery staple"
 ALWAYS_OPEN = "office_hours_schedule:\n  timezone: UTC\n  days: {%s}\n" % ", ".join(

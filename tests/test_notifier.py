@@ -6,8 +6,8 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from actions.notifier import LogNotifier, SmtpNotifier, notifier_from_env
-from actions.storage import RequestStore
+from clinic.notifier import LogNotifier, SmtpNotifier, notifier_from_env
+from clinic.storage import RequestStore
 from tests.test_storage import free_port, make_request, visitor_details
 
 SMTP_ENV = {
@@ -82,7 +82,7 @@ def test_staff_get_an_email_with_the_reference_code_and_none_of_the_visitors_det
 
 
 def test_the_log_notifier_names_the_new_request(caplog):
-    with caplog.at_level(logging.INFO, logger="actions.notifier"):
+    with caplog.at_level(logging.INFO, logger="clinic.notifier"):
         LogNotifier().notify_new_request("TC-ABC234")
 
     assert "New consultation request TC-ABC234" in caplog.text

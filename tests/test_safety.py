@@ -155,7 +155,7 @@ async def test_the_crisis_alert_links_the_conversation_and_carries_none_of_its_w
 
 
 def test_the_email_alert_has_no_visitor_words():
-    from actions.notifier import SmtpNotifier, crisis_alert_text
+    from clinic.notifier import SmtpNotifier, crisis_alert_text
 
     notifier = SmtpNotifier("smtp.example.com", 587, "bot@example.com", ["staff@example.com"])
     message = notifier.build_message("URGENT: a chat visitor may be in crisis", crisis_alert_text("https://c/x", "crisis"))

@@ -20,8 +20,8 @@ from typing import Dict, Tuple
 
 import pytest
 
-from actions import settings
-from tests.live_stack import PROJECT_DIR, free_port
+from clinic import settings
+from scripts.live_stack import PROJECT_DIR, free_port
 
 WITH_ENV = [sys.executable, str(PROJECT_DIR / "scripts" / "with_env.py")]
 REFERENCE_CODE = re.compile(r"TC-[0-9A-Z]{6}")
@@ -96,7 +96,7 @@ def test_a_token_file_starting_with_a_dash_reaches_rasa_intact(tmp_path):
 
 
 def test_an_api_token_starting_with_a_dash_still_starts_the_assistant(live_assistant):
-    assert live_assistant.token.startswith("-")  # tests/live_stack.py chooses one on purpose
+    assert live_assistant.token.startswith("-")  # scripts/live_stack.py chooses one on purpose
     with urllib.request.urlopen(live_assistant.api("/status"), timeout=60) as response:
         assert response.status == 200
 

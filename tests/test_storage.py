@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
-from actions.storage import REFERENCE_ALPHABET, ConsultationRequest, RequestStore
+from clinic.storage import REFERENCE_ALPHABET, ConsultationRequest, RequestStore
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REFERENCE_CODE = re.compile(rf"TC-[{REFERENCE_ALPHABET}]{{6}}")

@@ -1,4 +1,4 @@
-"""What visitors can and cannot do to a running assistant (tests/live_stack.py), end to end.
+"""What visitors can and cannot do to a running assistant (scripts/live_stack.py), end to end.
 
 - invalid Unicode never reaches the stored conversation (REST and the widget's Socket.IO; the
   messaging webhooks: test_channel_input.py);
@@ -23,7 +23,7 @@ import pytest
 import socketio
 
 from rasa_server.refusals import crisis_line
-from tests.live_stack import LiveAssistant
+from scripts.live_stack import LiveAssistant
 
 ALLOWED_ORIGIN = "http://localhost:8080"
 
@@ -164,7 +164,7 @@ def test_the_assistants_own_buttons_still_work(live_assistant):
 
 
 def test_the_http_api_still_resumes_a_handoff_with_an_external_intent(live_assistant):
-    """As actions/rasa_api.py does when staff hand back (with the token)."""
+    """As clinic/rasa_api.py does when staff hand back (with the token)."""
     sender = new_sender("handoff-api")
     say(live_assistant, sender, "hello")
     pause_as_a_handoff_does(live_assistant, sender)

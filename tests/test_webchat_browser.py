@@ -1,7 +1,7 @@
 """The website chat widget in a real browser: demo page -> widget -> Socket.IO -> Rasa -> actions.
 
 Needs Chromium, its driver and selenium (see tests/browser.py). Starts its own assistant
-(tests/live_stack.py) whose ALLOWED_ORIGINS is the demo server's origin, builds the widget
+(scripts/live_stack.py) whose ALLOWED_ORIGINS is the demo server's origin, builds the widget
 (scripts/build_web.sh), serves the demo page (scripts/serve_web.py) and saves screenshots to
 results/screenshots/.
 """
@@ -17,7 +17,7 @@ from tests.browser import (
     By, Keys, active_element_id, assert_no_alert, bubbles, chrome, demo_page_stack, log_text, press, say, wait,
     wait_for_log,
 )
-from tests.live_stack import PROJECT_DIR
+from scripts.live_stack import PROJECT_DIR
 
 SCREENSHOTS = PROJECT_DIR / "results" / "screenshots"
 DISCLAIMER = (

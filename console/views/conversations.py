@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from actions.storage import utc_now
+from clinic.storage import utc_now
 from console import params
 from console.crisis import attention, describe, headline, reviews, unreviewed
 from console.exports import csv_download

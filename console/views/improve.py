@@ -9,9 +9,9 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from actions.faq import FAQ_TOPICS
-from actions.settings import PROJECT_DIR
-from actions.storage import utc_now
+from clinic.faq_topics import FAQ_TOPICS
+from clinic.settings import PROJECT_DIR
+from clinic.storage import utc_now
 from console import params
 from console.exports import nlu_yaml
 from console.models import NluLabel

@@ -4,8 +4,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user
 from werkzeug.exceptions import Conflict
 
-from actions.handoff import ENDED_INTENT
-from actions.handoff_store import HandoffTicket
+from clinic.handoff_store import ENDED_INTENT, HandoffTicket
 from console import params
 from console.crisis import CrisisAlert, ago, crisis_alerts, headline
 from console.reveal import revealed

@@ -2,7 +2,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from actions.storage import STATUSES, ConsultationRequestRecord
+from clinic.storage import STATUSES, ConsultationRequestRecord
 from console import params
 from console.exports import csv_download
 from console.reveal import revealed

@@ -12,11 +12,15 @@ from typing import Iterator, List, Optional
 from sqlalchemy import CheckConstraint, Column, Integer, String, Text, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import settings
-from actions.storage import Base, UtcDateTime, create_engine_for, utc_now
+from clinic import settings
+from clinic.storage import Base, UtcDateTime, create_engine_for, utc_now
 
 TICKET_STATUSES = ("waiting", "active", "closed")
 CLOSE_REASONS = ("handed_back", "closed_by_staff", "timed_out")
+# The external intents that resume the paused bot: staff handed back (console), or nobody took the
+# ticket in time (the action server's watchdog).
+ENDED_INTENT = "EXTERNAL_handoff_ended"
+TIMEOUT_INTENT = "EXTERNAL_handoff_timeout"
 
 
 class HandoffTicket(Base):

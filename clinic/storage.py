@@ -37,8 +37,8 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQL
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from actions import settings
-from actions.notifier import Notifier, notifier_from_env
+from clinic import settings
+from clinic.notifier import Notifier, notifier_from_env
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Dict, List
 
-from actions import settings
+from clinic import settings
 
 logger = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10

@@ -1,4 +1,5 @@
-"""A real assistant for end-to-end tests: action server + Rasa server on loopback, free ports.
+"""A real assistant for end-to-end tests and benchmarks (tests/, bench/): action server + Rasa server
+on loopback, free ports.
 
 Started once per test session (model loading takes ~30 s) with its own data folder, the
 project's endpoints.yml and credentials.yml, the HTTP API behind a random token (starting with

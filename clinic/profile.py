@@ -13,7 +13,7 @@ from typing import Any, Dict, Optional
 import yaml
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from actions import settings
+from clinic import settings
 
 logger = logging.getLogger(__name__)
 
