@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import phonenumbers
 
-from clinic.contact import EMAIL, EMAIL_CANDIDATE
+from clinic.contact import EMAIL_CANDIDATE, valid_email
 
 MAX_NAME_LENGTH = 100
 MAX_ANSWER_LENGTH = 300
@@ -154,7 +154,7 @@ def check_contact(text: Optional[str]) -> Contact:
         return Contact(problem=CONTACT_TOO_LONG)
 
     email_candidates = [c.strip(".,;:()<>") for c in EMAIL_CANDIDATE.findall(answer)]
-    emails = [c.lower() for c in email_candidates if EMAIL.match(c)]
+    emails = [email for email in map(valid_email, email_candidates) if email]
     if email_candidates and not emails:
         return Contact(problem=INCOMPLETE_EMAIL)
 
