@@ -18,7 +18,12 @@ Reading rules:
   (today included), "next monday" the first Monday after today;
 - numeric dates are month/day; dates without a year are the next occurrence from today;
 - clauses are split on commas, "or" and "and": days without a time of day take the next
-  clause's ("tuesdays or thursdays in the evening"); times without any day apply to every day.
+  clause's ("tuesdays or thursdays in the evening"); times without any day apply to every day;
+- Spanish is read by the same rules, its words first rewritten into the English ones (SPANISH):
+  "entre semana por la mañana", "el martes después de las 3", "cualquier día menos el viernes",
+  "mañana en la mañana" (tomorrow morning), "el 3 de diciembre", "a las 3 de la tarde";
+  "el martes" is any Tuesday, "este martes" / "el próximo martes" one date. In a Spanish
+  conversation a numeric date both readable as day/month and month/day ("3/12") gives no windows.
 """
 import calendar
 import datetime as dt
@@ -55,7 +60,7 @@ PAST = Reason("That date has already passed. Could you give a day from today onw
 TOO_FAR = Reason("That's more than a year away. Could you suggest something sooner?",
                  "Para esa fecha falta más de un año. ¿Podría sugerir algo más pronto?")
 NOT_A_DATE = Reason('I couldn\'t read "{}" as a date. Could you write it like "Dec 3"?',
-                    'No pude leer "{}" como fecha. ¿Podría escribirla como mes/día, por ejemplo "12/3"?')
+                    'No pude leer "{}" como fecha. ¿Podría escribirla así: "3 de diciembre"?')
 NO_SUCH_DAY = Reason("{} doesn't have {} days. Could you give another date?",
                      "{} no tiene {} días. ¿Me podría dar otra fecha?")
 NOT_A_TIME = Reason('I couldn\'t read "{}" as a time. Could you write it like "after 3pm"?',
@@ -95,6 +100,84 @@ def _listed(word: str) -> str:
 
 TIME_WORDS = {"not before": "after", "no earlier than": "after", "later than": "after",
               "not after": "before", "no later than": "before", "earlier than": "before"}
+# Spanish, as typed in eastern Washington (accents or not, b/v and other slips): rewritten into
+# the English words the readers below know, in this order, before they run. Accents are already
+# gone ("mañana" is "manana"). "la mañana" is the morning, "mañana" alone tomorrow; "el martes" is
+# any Tuesday like "tuesday", "este martes" / "el próximo martes" one date like "this" / "next".
+_DAY_EN = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_NUMBER = r"[0-9]{1,2}(?::[0-9]{2})?"
+_CLOCK_AHEAD = r"(?:las?\s+)?(?=[0-9]|noon\b)"  # "las 3", "la 1", "3", "noon" follows
+DAYS_ES = {"monday": r"lun(?:es)?", "tuesday": r"martes|marte", "wednesday": r"mie?rc?[ou]les|miercole|mierc|mie",
+           "thursday": r"jue[vb]es|juev|jue", "friday": r"[vb]ierne[sz]|[vb]ierne|vier|vie",
+           "saturday": r"sa[bv]a?dos?|sab", "sunday": r"domi?ngos?|dom"}
+MONTHS_ES = {"enero": "january", "febrero": "february", "marzo": "march", "abril": "april", "mayo": "may",
+             "junio": "june", "julio": "july", "agosto": "august", "septiembre": "september",
+             "setiembre": "september", "octubre": "october", "noviembre": "november", "diciembre": "december"}
+MONTH_ABBREVIATIONS = {"ene": "january", "abr": "april", "ago": "august", "dic": "december"}
+SPANISH = [
+    (r"\b(?:hola|buen[oa]?s?(?:\s+(?:dias?|tardes|noches))?)\b", " "),
+    (r"\b([0-9]{1,2})\s+y\s+media\b", r"\1:30"),
+    (r"\b([0-9]{1,2})\s+y\s+cuarto\b", r"\1:15"),
+    (r"([0-9]\s*[ap])\.\s*m\b\.?", r"\1m"),  # "3 p. m."
+    (rf"\b({_NUMBER})\s*(?:hrs?|horas?)?\s+(?:de|en|por)\s+la\s+(?:manana|madrugada)\b", r"\1am"),
+    (rf"\b({_NUMBER})\s*(?:hrs?|horas?)?\s+(?:de|en|por)\s+la\s+(?:tarde|noche)\b", r"\1pm"),
+    (r"(?<=[0-9])\s*(?:hrs?|horas?)\b", ""),
+    (r"\besta\s+manana\b", " this morning "),
+    (r"\besta\s+tarde\b", " this afternoon "),
+    (r"\besta\s+noche\b", " tonight "),
+    (r"\bpasado\s+manana\b", " day after tomorrow "),
+    (r"\b(?:hoy|ahorita|ahora|(?<!la )(?<!las )manana)\s+no\b(?=\s*(?:$|[,;.!]|puedo\b|trabajo\b|me\s+queda))", " "),
+    (r"\b(?:(?:por|en|de|a)\s+)?las?\s+mananas?\b|\bmananas\b", " morning "),
+    (r"\bmanana\b", " tomorrow "),
+    (r"\bmas\s+tarde\b", " "),
+    (r"\b(?:(?:por|en|de|a)\s+)?(?:las?\s+)?tardes?\b", " afternoon "),
+    (r"\b(?:(?:por|en|de|a)\s+)?(?:las?\s+)?noches?\b", " night "),
+    (r"\bmedio\s?dia\b", " noon "),
+    ("|".join(rf"\b{name}\b" for name in MONTHS_ES), lambda m: MONTHS_ES[m[0]]),
+    (rf"\b(?:primero|1\s*(?:ro|ero|o|°))(?=\s+de\s+(?:{'|'.join(set(MONTHS_ES.values()))}|{'|'.join(MONTH_ABBREVIATIONS)})\b)",
+     "1"),
+    (rf"\b([0-9]{{1,2}})\s+(?:de\s+)?({'|'.join(MONTH_ABBREVIATIONS)})\b\.?",
+     lambda m: f"{m[1]} of {MONTH_ABBREVIATIONS[m[2]]}"),
+    (rf"\b([0-9]{{1,2}})\s+de\s+(?=(?:{'|'.join(set(MONTHS_ES.values()))})\b)", r"\1 of "),
+    ("|".join(rf"\b(?:{pattern})\b" for pattern in DAYS_ES.values()),
+     lambda m: next(day for day, pattern in DAYS_ES.items() if re.fullmatch(pattern, m[0]))),
+    (rf"\best[ea]\s+(?={_DAY_EN}\b)", "this "),
+    (rf"\b(?:proxim[oa]|siguiente)\s+(?={_DAY_EN}\b)", "next "),
+    (rf"\b({_DAY_EN})\s+(?:que\s+viene|proximo|siguiente)\b", r"next \1"),
+    (rf"\b(?:pasado\s+({_DAY_EN})|({_DAY_EN})\s+pasado)\b", lambda m: f"last {m[1] or m[2]}"),
+    (rf"\b(?:del?\s+)?({_DAY_EN})\s+al?\s+({_DAY_EN})\b", r"\1 to \2"),
+    (r"\b(?:dias\s+)?entre\s*semanas?\b|\bdias\s+de\s+semana\b", " weekdays "),
+    (r"\bfin(?:es)?\s+de\s+semanas?\b|\bfindes?\b", " weekends "),
+    (r"\btoda\s+la\s+semana\b", " all week "),
+    (r"\b(?:todos\s+los\s+dias|cualquier\s+dia|cada\s+dia|(?:a\s+)?diario|diariamente)\b", " any day "),
+    (r"\b(?:a\s+)?cualquier\s+(?:hora|momento)\b|\bcuando\s+sea\b", " anytime "),
+    # "el domingo no", "en la tarde no puedo"
+    (rf"\b({_DAY_EN}|weekdays|weekends|morning|afternoon|night)\s+no\b(?=\s*(?:$|[,;.!]|puedo\b|trabajo\b|me\s+queda))",
+     r"not \1"),
+    (rf"\bno\s+(?:puedo\s+)?antes\s+(?:del?\s+)?{_CLOCK_AHEAD}", " after "),
+    (rf"\bno\s+(?:puedo\s+)?(?:despues|depues)\s+(?:del?\s+)?{_CLOCK_AHEAD}", " before "),
+    (rf"\ba\s+mas\s+tardar\s+(?:(?:a|al)\s+)?{_CLOCK_AHEAD}", " before "),
+    (rf"\ba\s+partir\s+(?:del?\s+)?{_CLOCK_AHEAD}", " after "),
+    (rf"\b(?:despues|depues|despuez|desp|dsps?|luego|pasadas?)\s+(?:del?\s+)?{_CLOCK_AHEAD}", " after "),
+    (rf"\bantes\s+(?:del?\s+)?{_CLOCK_AHEAD}", " before "),
+    (rf"\bdesde\s+(?:el\s+)?{_CLOCK_AHEAD}", " from "),
+    (rf"\bhasta\s+(?:el\s+)?{_CLOCK_AHEAD}", " until "),
+    (rf"\b(?:como|tipo|mas\s+o\s+menos)\s+(?:a\s+)?{_CLOCK_AHEAD}|\b(?:a\s+eso|alrededor|por\s+ahi)\s+del?\s+{_CLOCK_AHEAD}",
+     " around "),
+    (rf"\b({_NUMBER}(?:\s*[ap]m)?)\s+a\s+{_CLOCK_AHEAD}", r"\1 to "),
+    (rf"\b(?:a|al)\s+{_CLOCK_AHEAD}", " at "),
+    (r"\b(?:al|por\s+lo)\s+menos\b", " "),
+    (r"\b(?:menos|excepto|salvo|quitando|que\s+no\s+sean?|pero\s+no|no\s+puedo(?:\s+ir)?|nunca)\b", " except "),
+    (r"\bni\b", " nor "),
+    (r"\bentre\b", " between "),
+    (r"\by\b", " and "),
+    (r"\bo\b", " or "),
+    (r"\bpero\b", " but "),
+    (r"\btambien\b", " also "),
+    (r"\b(?:hoy|ahorita|ahora(?:\s+mismo)?)\b", " today "),
+    (r"\bayer\b", " yesterday "),
+    (r"\b(?:el|los|la|las|de|del|en|por|al|dias?)\b", " "),
+]
 REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in [
     (r"<[^>]*>|&#?[a-z0-9]+;", " "),
     (r"[\u2013\u2014\u2212]", "-"),
@@ -103,6 +186,8 @@ REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in [
     (r"\s*o'?clock\b", ""),
     (r"\b24/7\b", " any day "),
     (r",(\s*[0-9]{4})\b", r"\1"),
+    (r"\s+", " "),
+    *SPANISH,
     (r"\s+", " "),
     ("|".join(rf"\b{words}\b" for words in sorted(TIME_WORDS, key=len, reverse=True)), lambda m: TIME_WORDS[m[0]]),
 ]]
@@ -175,6 +260,16 @@ def _day_month(m: re.Match, today: dt.date) -> Optional[List[Item]]:
     return _date(_month(m["month"]), int(m["day"]), m["year"], today, m[0])
 
 
+NUMERIC_DATE = r"(?<![0-9/])(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})(?:/(?P<year>[0-9]{4}|[0-9]{2}))?(?![0-9/])"
+
+
+def _ambiguous_numeric_date(text: str) -> bool:
+    """ "3/12" in a Spanish conversation: December 3 as day/month (Mexican usage) or March 12 as
+    month/day (US usage). Unambiguous when the two numbers are equal or one is over 12."""
+    return any(m["a"] != m["b"] and 1 <= int(m["a"]) <= 12 and 1 <= int(m["b"]) <= 12
+               for m in re.finditer(NUMERIC_DATE, text))
+
+
 def _numeric_date(m: re.Match, today: dt.date) -> List[Item]:
     month, day = int(m["a"]), int(m["b"])
     if month > 12 >= day:  # 25/12 can only be day/month
@@ -240,7 +335,7 @@ CONSUMERS = [(re.compile(pattern), handler) for pattern, handler in [
     (rf"\b{MONTH}\s*(?:the\s+)?(?P<day>[0-9]{{1,2}})(?:st|nd|rd|th)?\b{YEAR}",
      lambda m, today: _date(_month(m["month"]), int(m["day"]), m["year"], today, m[0])),
     (rf"\b(?:the\s+)?(?P<day>[0-9]{{1,2}})(?P<suffix>st|nd|rd|th)?\s*(?P<of>of\s+)?{MONTH}{YEAR}", _day_month),
-    (r"(?<![0-9/])(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})(?:/(?P<year>[0-9]{4}|[0-9]{2}))?(?![0-9/])", _numeric_date),
+    (NUMERIC_DATE, _numeric_date),
     (r"\b(day after tomorrow|today|tonight|tomorrow|tmrw|yesterday)\b", _relative),
     (r"\bthis\s+(morning|afternoon|evening)\b", lambda m, today: _dated(today, today) + [("part", m[1])]),
     (rf"\b(this\s+coming|this|coming|next|last)\s+({DAY})\b", _named_day),
@@ -260,6 +355,8 @@ CONSUMERS = [(re.compile(pattern), handler) for pattern, handler in [
 
 def _normalise(text: str) -> str:
     text = "".join(c if c.isprintable() else " " for c in unicodedata.normalize("NFKC", text).lower())
+    # without accents: "mañana" is "manana", "miércoles" "miercoles", typed either way
+    text = unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)))
     for pattern, replacement in REWRITES:
         text = pattern.sub(replacement, text)
     return text.strip()
@@ -323,8 +420,12 @@ def _windows(clauses: List[List[Item]]) -> List[Dict[str, Any]]:
     return windows
 
 
-def parse_availability(text: str, today: dt.date) -> Availability:
-    """The windows the visitor's words name, or a kind `problem` when they cannot be used."""
+def parse_availability(text: str, today: dt.date, language: Optional[str] = None) -> Availability:
+    """The windows the visitor's words name, or a kind `problem` when they cannot be used.
+
+    English and Spanish are read alike. `language` is the conversation's: in Spanish ("es") a
+    numeric date that reads both as day/month and month/day ("3/12") gives no windows at all (the
+    verbatim text says it for the team); otherwise numeric dates are month/day."""
     raw = text if isinstance(text, str) else ("" if text is None else str(text))
     if len(raw.strip()) > MAX_LENGTH:
         return Availability([], TOO_LONG)
@@ -332,6 +433,8 @@ def parse_availability(text: str, today: dt.date) -> Availability:
         cleaned = _normalise(raw)
         if not cleaned:
             return Availability([], EMPTY)
+        if language == "es" and _ambiguous_numeric_date(cleaned):
+            return Availability([], None)
         today = today.date() if isinstance(today, dt.datetime) else today
         return Availability(_windows(_clauses(cleaned, today)), None)
     except _Unusable as problem:

@@ -106,7 +106,7 @@ class ValidateBookingForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         # Kept as typed but without control characters, and read as kept: checked again, it reads the same.
         text = plain_text(value)
-        availability = parse_availability(text, clinic_today())
+        availability = parse_availability(text, clinic_today(), visitor_language(tracker))
         if availability.problem:
             return self.rejected("preferred_times", availability.problem, dispatcher, tracker)
         return self.accepted(

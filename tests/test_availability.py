@@ -56,6 +56,119 @@ def test_preferences_become_days_dates_and_times(text, windows):
     assert read(text) == Availability(windows, None)
 
 
+# Spanish as people in eastern Washington type it: accents or not, b/v slips, "mañana" (tomorrow)
+# beside "la mañana" (the morning). Read with the conversation's language, "es".
+@pytest.mark.parametrize("text, windows", [
+    ("entre semana por la mañana", [{"days": WEEKDAYS, "part_of_day": "morning"}]),
+    ("entre semana por la manana", [{"days": WEEKDAYS, "part_of_day": "morning"}]),
+    ("el martes despues de las 3", [{"days": ["tue"], "after": "15:00"}]),
+    ("el próximo martes después de las 3", [{"date": "2026-11-24", "after": "15:00"}]),
+    ("el martes que viene", [{"date": "2026-11-24"}]),
+    ("este viernes", [{"date": "2026-11-27"}]),
+    ("cualquier dia menos el viernes", [{"days": ["mon", "tue", "wed", "thu", "sat", "sun"]}]),
+    ("cualquier día excepto el viernes", [{"days": ["mon", "tue", "wed", "thu", "sat", "sun"]}]),
+    ("todos los dias que no sea viernes", [{"days": ["mon", "tue", "wed", "thu", "sat", "sun"]}]),
+    ("domingo no, los demas dias si", [{"days": ["mon", "tue", "wed", "thu", "fri", "sat"]}]),
+    ("no puedo los lunes ni los martes", [{"days": ["wed", "thu", "fri", "sat", "sun"]}]),
+    ("entre semana pero no los miercoles", [{"days": ["mon", "tue", "thu", "fri"]}]),
+    ("los lunes o miercoles en la tarde", [{"days": ["mon", "wed"], "part_of_day": "afternoon"}]),
+    ("lunes o miércoles por la tarde", [{"days": ["mon", "wed"], "part_of_day": "afternoon"}]),
+    ("fines de semana", [{"days": ["sat", "sun"]}]),
+    ("el fin de semana", [{"days": ["sat", "sun"]}]),
+    ("sabado o domingo en la mañana", [{"days": ["sat", "sun"], "part_of_day": "morning"}]),
+    ("savado", [{"days": ["sat"]}]),
+    ("biernes en la noche", [{"days": ["fri"], "part_of_day": "evening"}]),
+    ("mañana en la mañana", [{"date": "2026-11-22", "part_of_day": "morning"}]),
+    ("manana por la tarde", [{"date": "2026-11-22", "part_of_day": "afternoon"}]),
+    ("mañana a las 10", [{"date": "2026-11-22", "after": "10:00", "before": "11:00"}]),
+    ("en las mañanas antes de las 11", [{"days": ALL, "part_of_day": "morning", "before": "11:00"}]),
+    ("el 3 de diciembre", [{"date": "2026-12-03"}]),
+    ("3 de dic", [{"date": "2026-12-03"}]),
+    ("el primero de diciembre", [{"date": "2026-12-01"}]),
+    ("el 15 de enero de 2027", [{"date": "2027-01-15"}]),
+    ("antes de las 10", [{"days": ALL, "before": "10:00"}]),
+    ("a mediodia", [{"days": ALL, "after": "12:00", "before": "13:00"}]),
+    ("antes del mediodía", [{"days": ALL, "before": "12:00"}]),
+    ("en la noche", [{"days": ALL, "part_of_day": "evening"}]),
+    ("a las 3 de la tarde", [{"days": ALL, "after": "15:00", "before": "16:00"}]),
+    ("a las 10 de la mañana", [{"days": ALL, "after": "10:00", "before": "11:00"}]),
+    ("como a las 4 y media", [{"days": ALL, "after": "16:30", "before": "17:30"}]),
+    ("a las 15 hrs", [{"days": ALL, "after": "15:00", "before": "16:00"}]),
+    ("no antes de las 10", [{"days": ALL, "after": "10:00"}]),
+    ("a mas tardar a las 5", [{"days": ALL, "before": "17:00"}]),
+    ("de 9 a 5", [{"days": ALL, "after": "09:00", "before": "17:00"}]),
+    ("entre las 2 y las 4 de la tarde", [{"days": ALL, "after": "14:00", "before": "16:00"}]),
+    ("de lunes a viernes despues de las 5 de la tarde", [{"days": WEEKDAYS, "after": "17:00"}]),
+    ("entre el lunes y el miercoles", [{"days": ["mon", "tue", "wed"]}]),
+    ("a cualquier hora menos en la mañana",
+     [{"days": ALL, "part_of_day": "afternoon"}, {"days": ALL, "part_of_day": "evening"}]),
+    ("ahorita", [{"date": "2026-11-21"}]),
+    ("hoy en la tarde", [{"date": "2026-11-21", "part_of_day": "afternoon"}]),
+    ("esta noche", [{"date": "2026-11-21", "part_of_day": "evening"}]),
+    ("pasado mañana", [{"date": "2026-11-23"}]),
+    ("mañana no puedo, pasado mañana si", [{"date": "2026-11-23"}]),
+    ("hoy no, mejor el jueves", [{"days": ["thu"]}]),
+    ("Los Jueves Despues De Las 4", [{"days": ["thu"], "after": "16:00"}]),
+    ("25/12", [{"date": "2026-12-25"}]),  # day/month: the only reading
+    ("12/25", [{"date": "2026-12-25"}]),  # month/day: the only reading
+    ("7/7", [{"date": "2027-07-07"}]),
+])
+def test_spanish_preferences_become_days_dates_and_times(text, windows):
+    assert parse_availability(text, TODAY, "es") == Availability(windows, None)
+
+
+@pytest.mark.parametrize("text", [
+    "despues del trabajo", "cuando sea", "a cualquier hora", "lo mas pronto posible", "la proxima semana",
+    # day/month (Mexican usage) or month/day (US usage): both readable, so no window is guessed
+    "3/12", "el 5/6 en la tarde", "los lunes o el 3/12",
+])
+def test_spanish_answers_without_a_sure_reading_keep_only_the_verbatim_text(text):
+    assert parse_availability(text, TODAY, "es") == Availability([], None)
+
+
+def test_numeric_dates_are_month_day_outside_a_spanish_conversation():
+    assert read("3/12").windows == [{"date": "2027-03-12"}]
+    assert parse_availability("3/12", TODAY, "en").windows == [{"date": "2027-03-12"}]
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("el 30 de febrero", "Febrero no tiene 30 días. ¿Me podría dar otra fecha?"),
+    ("el martes pasado", "Esa fecha ya pasó. ¿Me podría dar un día de hoy en adelante?"),
+    ("ayer", "Esa fecha ya pasó. ¿Me podría dar un día de hoy en adelante?"),
+    ("13/45", 'No pude leer "13/45" como fecha. ¿Podría escribirla así: "3 de diciembre"?'),
+    ("despues de las 5 pero antes de las 3",
+     "Esos horarios no dejan ningún espacio. ¿Podría revisar la hora más temprana y la más tarde que le quedan bien?"),
+])
+def test_unusable_spanish_answers_get_the_reason_in_spanish(text, problem):
+    result = parse_availability(text, TODAY, "es")
+    assert result.windows == [] and result.problem.es == problem
+
+
+@pytest.mark.parametrize("text, summary", [
+    ("entre semana por la mañana", "entre semana, en las mañanas"),
+    ("el proximo martes despues de las 3", "mar 24 de nov, después de las 3 p.m."),
+    ("cualquier dia menos el viernes", "cualquier día menos el viernes"),
+    ("los lunes o miercoles en la tarde", "lun o mié, en las tardes"),
+    ("mañana en la mañana", "dom 22 de nov, en la mañana"),
+    ("despues del trabajo", "sin días ni horarios en particular"),
+])
+def test_describe_reads_back_what_a_spanish_visitor_said(text, summary):
+    assert describe(parse_availability(text, TODAY, "es").windows, "es") == summary
+
+
+def test_random_spanish_fragments_never_raise(caplog):
+    words = ["lunes", "martes", "miercoles", "sábado", "mañana", "la", "las", "en", "por", "de", "a", "y", "o",
+             "menos", "no", "despues", "antes", "del", "mediodia", "3", "12/3", "diciembre", "primero", "que",
+             "viene", "pasado", "entre", "semana", "fin", "noche", "tarde", "hoy", "ahorita", "hrs", "media", "ni"]
+    rng = random.Random(20261203)
+    with caplog.at_level(logging.ERROR):
+        for _ in range(500):
+            result = parse_availability(" ".join(rng.choice(words) for _ in range(rng.randint(1, 12))), TODAY, "es")
+            assert isinstance(result, Availability)
+            json.dumps(result.windows)
+    assert not caplog.records
+
+
 @pytest.mark.parametrize("text", ["anytime", "whenever works", "whenever", "not sure yet", "flexible", "Any time!"])
 def test_answers_without_time_words_are_accepted_without_windows(text):
     assert read(text) == Availability([], None)
