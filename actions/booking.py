@@ -9,7 +9,6 @@ import logging
 import uuid
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Text
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -22,6 +21,7 @@ from actions.booking_fields import (
     in_language, plain_text,
 )
 from actions.language import visitor_language
+from clinic.profile import clinic_timezone
 from clinic.storage import ConsultationRequest, get_store
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,6 @@ FORM_SLOTS = ["full_name", "contact", "preferred_times", "help_with", "consent_t
 DERIVED_SLOTS = {"contact": ["phone", "email"], "preferred_times": ["preferred_times_parsed"]}
 BOOKING_STATE_SLOTS = ["booking_failed_attempts", "booking_stuck", "booking_id", "booking_field"]
 MAX_FAILED_ATTEMPTS = 3
-CLINIC_TIMEZONE = ZoneInfo("America/Los_Angeles")
 YES_OR_NO = Reason("Please answer yes or no.", "Por favor conteste sí o no.")
 # The summary's wording and buttons, per language.
 SUMMARY_WORDS = {
@@ -49,7 +48,7 @@ SUMMARY_BUTTONS = {
 
 
 def clinic_today():
-    return datetime.now(CLINIC_TIMEZONE).date()
+    return datetime.now(clinic_timezone()).date()
 
 
 def cleared_booking_slots() -> List[EventType]:

@@ -3,6 +3,9 @@
 `clinic_profile.yml` is edited by the clinic. An empty value, or one still carrying a
 placeholder marker, counts as unset: the answers then fall back to "our team will go over
 this at your free consultation" (see the conditional variations in data/responses/faq.yml).
+
+The clinic's time zone (`clinic_timezone`) is the one for office hours, booking dates and the
+times staff see in the console.
 """
 import logging
 import re
@@ -17,6 +20,8 @@ from clinic import settings
 
 logger = logging.getLogger(__name__)
 
+# The clinic is in Kennewick, WA: Pacific time when the profile names no (valid) time zone.
+DEFAULT_TIMEZONE = "America/Los_Angeles"
 PLACEHOLDER = re.compile(r"placeholder|todo|<[^>]*>|\$_+", re.IGNORECASE)
 MAX_VALUE_LENGTH = 500
 
@@ -73,16 +78,26 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
+def clinic_timezone(profile: Optional[Dict[str, Any]] = None) -> ZoneInfo:
+    """The clinic's time zone: `office_hours_schedule.timezone` in the profile (read when not given),
+    else Los Angeles (DEFAULT_TIMEZONE); an unknown name is logged and read as Los Angeles too."""
+    if profile is None:
+        profile = load_profile()
+    schedule = profile.get("office_hours_schedule")
+    name = schedule.get("timezone") if isinstance(schedule, dict) else None
+    try:
+        return ZoneInfo(str(name or DEFAULT_TIMEZONE))
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.error("Clinic profile: unknown office hours timezone %r; using %s", name, DEFAULT_TIMEZONE)
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
 def clinic_is_open(profile: Dict[str, Any], now: datetime) -> bool:
     """Whether staff are available now, per `office_hours_schedule`; closed when it is unset or invalid."""
     schedule = profile.get("office_hours_schedule") or {}
     if not isinstance(schedule, dict):
         return False
-    try:
-        local = now.astimezone(ZoneInfo(str(schedule.get("timezone") or "America/Los_Angeles")))
-    except (ZoneInfoNotFoundError, ValueError):
-        logger.error("Clinic profile: unknown office hours timezone %r", schedule.get("timezone"))
-        return False
+    local = now.astimezone(clinic_timezone(profile))
     window = (schedule.get("days") or {}).get(WEEKDAYS[local.weekday()]) if isinstance(schedule.get("days"), dict) else None
     match = HOURS.match(str(window or ""))
     if not match:

@@ -5,8 +5,9 @@ import getpass
 import sys
 
 from clinic import settings
+from clinic.profile import clinic_timezone
 from console.accounts import AccountError, delete_user, list_users, save_user
-from console.config import profile_timezone, tracker_store_url
+from console.config import tracker_store_url
 from console.models import ConsoleDb
 from console.privacy import mask
 from console.retention import purge
@@ -57,7 +58,7 @@ def show_users(args: argparse.Namespace) -> int:
     if not users:
         print("No staff users yet. Create one with: python -m console create-user NAME")
         return 0
-    zone = profile_timezone()
+    zone = clinic_timezone()
     print(f"{len(users)} staff user{'' if len(users) == 1 else 's'}:")
     width = max(len(user.username) for user in users)
     for user in users:

@@ -3,10 +3,9 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clinic import settings
-from clinic.profile import load_profile
+from clinic.profile import clinic_timezone
 
 DEFAULT_MAX_REQUEST_KB = 64  # the largest form is a 4,000-character note; a reply is 2,000 characters
 DEFAULT_ADDRESS_ATTEMPTS = 20  # a clinic's staff share one address: several mistyped passwords are normal
@@ -15,16 +14,6 @@ DEFAULT_ADDRESS_ATTEMPTS = 20  # a clinic's staff share one address: several mis
 def tracker_store_url() -> str:
     """TRACKER_STORE_URL (e.g. PostgreSQL), else the SQLite file of endpoints.yml."""
     return settings.get("TRACKER_STORE_URL") or f"sqlite:///{settings.get('TRACKER_DB_PATH')}"
-
-
-def profile_timezone() -> ZoneInfo:
-    """The clinic's time zone: office_hours_schedule.timezone in the clinic profile."""
-    schedule = load_profile().get("office_hours_schedule")
-    name = schedule.get("timezone") if isinstance(schedule, dict) else None
-    try:
-        return ZoneInfo(str(name or "America/Los_Angeles"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def max_request_bytes() -> int:
@@ -51,7 +40,7 @@ def default_config() -> Dict[str, Any]:
         "DATA_DIR": settings.get("DATA_DIR"),
         "DATABASE_URL": settings.get("DATABASE_URL"),
         "TRACKER_STORE_URL": tracker_store_url(),
-        "TIMEZONE": profile_timezone(),
+        "TIMEZONE": clinic_timezone(),
         "SECRET_KEY": settings.get("CONSOLE_SECRET_KEY"),
         # Sign-in throttling (console/accounts.py, authenticate): wrong passwords in a row for one account
         # from one address before that address waits 2**k seconds; failed sign-ins from one address

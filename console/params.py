@@ -16,7 +16,8 @@ DEFAULT_RANGE_DAYS = 30
 
 
 def clinic_timezone() -> ZoneInfo:
-    """Days and times are shown and counted in the clinic's time zone (config TIMEZONE)."""
+    """Days and times are shown and counted in the clinic's time zone (config TIMEZONE, by default
+    clinic.profile.clinic_timezone() when the app is created)."""
     return current_app.config["TIMEZONE"]
 
 
