@@ -15,17 +15,33 @@ from clinic.contact import EMAIL_CANDIDATE, valid_email
 
 MAX_NAME_LENGTH = 100
 MAX_ANSWER_LENGTH = 300
-NAME_PREFIX = re.compile(r"^(?:(?:hi|hello|hey)[,! ]+)?(?:my name is|my names|name is|name's|i am|i'm|im|it's|its|this is|call me|it is)\s+", re.IGNORECASE)
+# A lead-in before the name, in English or Spanish ("hola, me llamo ...", "sí, soy ..."), removed.
+NAME_PREFIX = re.compile(
+    r"^(?:(?:hi|hello|hey|hola|buen[oa]s(?:\s+(?:d[ií]as|tardes|noches))?|buen d[ií]a)[,! ]+)*"
+    r"(?:(?:yes|yeah|sure|ok|okay|s[ií]|claro)\s*[,!]\s*)?"
+    r"(?:my (?:full )?name is|my names|name is|name's|i am|i'm|im|it's|its|this is|call me|it is|name:"
+    r"|(?:yo )?me llamo|mi nombre (?:completo )?es|mi nombre:|nombre:|(?:yo )?soy(?: (?:la|el)(?= se[ñn]or))?)\s+",
+    re.IGNORECASE,
+)
 # Letters of any script, with the marks, spaces and punctuation real names use.
 NAME_CHARACTERS = re.compile(r"^[^\W\d_][\w\s.'’\-]*$", re.UNICODE)
-NOT_A_NAME = {"yes", "no", "ok", "okay", "sure", "thanks", "thank you", "hi", "hello", "hey", "bye", "none", "idk", "n/a", "na"}
+NOT_A_NAME = {"yes", "no", "ok", "okay", "sure", "thanks", "thank you", "hi", "hello", "hey", "bye", "none", "idk", "n/a", "na",
+              "si", "sí", "claro", "okey", "gracias", "hola", "buenas", "bueno", "adios", "adiós", "nada", "ninguno",
+              "no se", "no sé", "nel", "sale", "me llamo", "soy", "mi nombre es", "my name is"}
+# A "name" made only of these words is a greeting or a courtesy ("hola buenas", "buenos días").
+COURTESY_WORDS = {"hi", "hello", "hey", "good", "morning", "afternoon", "evening", "thanks", "thank", "you", "please",
+                  "hola", "buenas", "buenos", "buen", "dia", "dias", "tardes", "noches", "gracias", "por", "favor"}
+GREETINGS = {"hi", "hello", "hey", "good", "thanks", "thank", "hola", "buenas", "buenos", "buen", "gracias"}
 
 HELP_WITH_CHOICES = {
-    "anxiety": ("anxiety", "anxious", "panic", "worry", "social anxiety", "gad"),
-    "depression": ("depression", "depressed", "depressive", "low mood"),
-    "ptsd": ("ptsd", "trauma", "post traumatic", "post-traumatic"),
-    "prefer_to_say_at_consultation": ("prefer", "rather not", "at the consultation", "in person", "later", "private"),
-    "other": ("other", "something else", "else", "not sure", "unsure", "don't know", "dont know"),
+    "anxiety": ("anxiety", "anxious", "panic", "worry", "social anxiety", "gad",
+                "ansiedad", "ansioso", "ansiosa", "panico", "nervios", "angustia"),
+    "depression": ("depression", "depressed", "depressive", "low mood", "depresion", "deprimido", "deprimida"),
+    "ptsd": ("ptsd", "trauma", "post traumatic", "post-traumatic", "postraumatico", "tept", "traumas"),
+    "prefer_to_say_at_consultation": ("prefer", "rather not", "at the consultation", "in person", "later", "private",
+                                      "prefiero", "en la consulta", "en persona", "privado", "no decirlo"),
+    "other": ("other", "something else", "else", "not sure", "unsure", "don't know", "dont know",
+              "otra", "otro", "otra cosa", "algo mas", "no se", "no estoy segura", "no estoy seguro"),
 }
 HELP_WITH_LABELS = {
     "anxiety": "Anxiety",
@@ -42,8 +58,13 @@ HELP_WITH_LABELS_ES = {
     "other": "Otra cosa",
     "prefer_to_say_at_consultation": "Prefiero decirlo en la consulta",
 }
-YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "i agree", "agree", "i consent", "consent", "of course", "fine", "please do", "yes please"}
-NO_WORDS = {"no", "n", "nope", "nah", "i don't", "i do not", "don't", "dont", "no thanks", "i dont"}
+# Compared without accents and punctuation: "Sí, claro" is "si claro", "no, gracias" "no gracias".
+YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "i agree", "agree", "i consent", "consent", "of course", "fine", "please do", "yes please",
+             "si", "sii", "sip", "simon", "claro", "claro que si", "si claro", "claro si", "por supuesto", "si por supuesto",
+             "de acuerdo", "esta bien", "ta bien", "si esta bien", "okey", "oki", "si por favor", "acepto", "si acepto",
+             "dale", "andale", "va", "sale", "adelante", "si adelante", "con gusto", "si gracias", "si puede", "si pueden"}
+NO_WORDS = {"no", "n", "nope", "nah", "i don't", "i do not", "don't", "dont", "no thanks", "i dont",
+            "no gracias", "nel", "para nada", "no acepto", "mejor no", "no por favor", "no quiero", "prefiero que no", "nop"}
 
 
 class Reason(str):
@@ -100,6 +121,14 @@ BAD_PHONE = Reason(
     "That phone number doesn't look right: a US number has 10 digits, like 509-555-0147.",
     "Ese número de teléfono no parece correcto: un número de EE. UU. tiene 10 dígitos, por ejemplo 509-555-0147.",
 )
+WANTS_PHONE = Reason(
+    "Sure, by phone: I just need the number itself, like 509-555-0147.",
+    "Claro, por teléfono: solo necesito el número, por ejemplo 509-555-0147.",
+)
+WANTS_EMAIL = Reason(
+    "Sure, by email: I just need the address itself, like name@example.com.",
+    "Claro, por correo: solo necesito la dirección, por ejemplo nombre@example.com.",
+)
 CONTACT_NOT_FOUND = Reason(
     "I couldn't find a phone number or an email address in that.",
     "No encontré un número de teléfono ni un correo electrónico en esa respuesta.",
@@ -124,6 +153,17 @@ def plain_text(text: Optional[str]) -> str:
     return " ".join(visible.split())
 
 
+def folded(text: Optional[str]) -> str:
+    """Visible text in lower case without accents ("Sí" is "si", "teléfono" "telefono"), for matching words."""
+    decomposed = unicodedata.normalize("NFD", plain_text(text).lower())
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+# Saying how to be reached without the number or address itself ("por teléfono", "by email").
+PHONE_WORDS = re.compile(r"\b(?:phone|telephone|cell|mobile|telefono|tel|cel|celular|whatsapp|texto|mensaje)\b")
+EMAIL_WORDS = re.compile(r"\b(?:e-?mail|mail|correo)\b")
+
+
 def check_name(text: Optional[str]) -> Checked:
     name = plain_text(text)
     # Every lead-in ("hi, my name is I'm ..."): what is kept, checked again, is kept unchanged.
@@ -133,7 +173,9 @@ def check_name(text: Optional[str]) -> Checked:
         return Checked(problem=NO_NAME)
     if len(name) > MAX_NAME_LENGTH:
         return Checked(problem=NAME_TOO_LONG)
-    if name.lower() in NOT_A_NAME or "@" in name or not NAME_CHARACTERS.match(name):
+    words = set(folded(name).replace(",", " ").split())
+    courtesy = words <= COURTESY_WORDS and bool(words & GREETINGS)
+    if name.lower() in NOT_A_NAME or courtesy or "@" in name or not NAME_CHARACTERS.match(name):
         return Checked(problem=NOT_A_NAME_REASON)
     return Checked(value=name)
 
@@ -152,6 +194,9 @@ def check_contact(text: Optional[str]) -> Contact:
         return Contact(problem=NO_CONTACT)
     if len(answer) > MAX_ANSWER_LENGTH:
         return Contact(problem=CONTACT_TOO_LONG)
+    # "ana.lopez arroba gmail punto com", as Spanish speakers may write an address
+    answer = re.sub(r"\s+arroba\s+", "@", answer, flags=re.IGNORECASE)
+    answer = re.sub(r"(@\S+?)\s+punto\s+(com|net|org|edu|mx|us)\b", r"\1.\2", answer, flags=re.IGNORECASE)
 
     email_candidates = [c.strip(".,;:()<>") for c in EMAIL_CANDIDATE.findall(answer)]
     emails = [email for email in map(valid_email, email_candidates) if email]
@@ -168,12 +213,15 @@ def check_contact(text: Optional[str]) -> Contact:
     if not phones and len(digits) >= 7:
         return Contact(problem=BAD_PHONE)
     if not phones and not emails:
+        wants_phone, wants_email = PHONE_WORDS.search(folded(answer)), EMAIL_WORDS.search(folded(answer))
+        if bool(wants_phone) != bool(wants_email):
+            return Contact(problem=WANTS_PHONE if wants_phone else WANTS_EMAIL)
         return Contact(problem=CONTACT_NOT_FOUND)
     return Contact(phone=phones[0] if phones else None, email=emails[0] if emails else None)
 
 
 def check_help_with(text: Optional[str]) -> Checked:
-    answer = plain_text(text).lower()
+    answer = folded(text)
     if len(answer) > MAX_ANSWER_LENGTH:
         answer = ""
     for choice, words in HELP_WITH_CHOICES.items():
@@ -184,7 +232,7 @@ def check_help_with(text: Optional[str]) -> Checked:
 
 def check_consent(text: Optional[str]) -> Optional[bool]:
     """True for yes, False for no, None when the answer is neither."""
-    answer = plain_text(text).lower().strip(" .!")
+    answer = " ".join(re.sub(r"[^\w\s'/]", " ", folded(text)).split())
     if answer in YES_WORDS:
         return True
     if answer in NO_WORDS:

@@ -204,3 +204,35 @@ async def test_buttons_with_entities_reach_the_visitor_intact(domain, response, 
     nlg = FirstMatchResponseGenerator(domain=domain)
     message = await nlg.generate(response, DialogueStateTracker.from_dict("visitor", [], domain.slots), "rest")
     assert payload in [button["payload"] for button in message["buttons"]]
+
+
+@pytest.mark.parametrize(
+    "slot, typed, expected",
+    [
+        ("full_name", "me llamo Ana Lopez", {"full_name": "Ana Lopez"}),
+        ("full_name", "soy Juan Perez", {"full_name": "Juan Perez"}),
+        ("full_name", "mi nombre es Ana López Hernández", {"full_name": "Ana López Hernández"}),
+        ("contact", "mi cel es 509 555 0147", {"contact": "+15095550147", "phone": "+15095550147"}),
+        ("help_with", "ansiedad", {"help_with": "anxiety"}),
+        ("consent_to_contact", "sí, claro", {"consent_to_contact": True}),
+        ("preferred_times", "entre semana por la mañana",
+         {"preferred_times": "entre semana por la mañana",
+          "preferred_times_parsed": [{"days": ["mon", "tue", "wed", "thu", "fri"], "part_of_day": "morning"}]}),
+        # day/month or month/day: kept as typed, no window guessed
+        ("preferred_times", "el 3/12 en la tarde", {"preferred_times": "el 3/12 en la tarde", "preferred_times_parsed": []}),
+    ],
+)
+async def test_spanish_answers_fill_the_form(make_tracker, domain, slot, typed, expected):
+    events, messages = await validate(make_tracker, domain, slot, typed, slots={"language": "es"})
+    assert messages == []
+    for name, value in expected.items():
+        assert SlotSet(name, value) in events
+
+
+async def test_spanish_answers_that_miss_the_point_are_asked_again_in_spanish(make_tracker, domain):
+    _, messages = await validate(make_tracker, domain, "contact", "por telefono", slots={"language": "es"})
+    assert messages == ["Claro, por teléfono: solo necesito el número, por ejemplo 509-555-0147."]
+    _, messages = await validate(make_tracker, domain, "full_name", "hola", slots={"language": "es"})
+    assert messages[0].startswith("Eso no parece un nombre")
+    events, messages = await validate(make_tracker, domain, "consent_to_contact", "no, gracias", slots={"language": "es"})
+    assert SlotSet("consent_to_contact", None) in events and messages == ["utter_consent_needed"]
