@@ -5,8 +5,19 @@ domain.yml). It reads the NLU's language detection (nlu_components/language_dete
 follows the visitor: the first message that is fairly clearly English or Spanish sets the
 language; after that, only a message that is clearly in the other language switches it, so that
 "ok", "no" or a name typed into a form never flips the conversation. The "English / Español"
-button sets the slot directly (entity `language`).
+button sets the slot directly (entity `language`); a typed request ("hablan español?", "english
+please", intent switch_language) sets the language it names.
+
+Greetings and courtesies ("hola", "buenas tardes", "gracias"; "hi", "thanks") are recognised by a
+curated list before Lingua (the detection says "phrase"). A Spanish one decides a conversation whose
+language is not yet set: in Kennewick, "hola" is written by Spanish speakers, and Lingua alone finds
+it unclear. An English one decides nothing: many Spanish speakers greet in English, and while the
+language is unset the replies are English anyway, with "Español" offered and the crisis response in
+both languages. No phrase ever switches a conversation ("gracias" at the end of an English one, or
+"thanks" in a Spanish one, keeps its language).
 """
+import re
+import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -19,6 +30,8 @@ LANGUAGES = ("en", "es")
 # Until a message is that clear, replies are English and the greeting offers "Español".
 FIRST_DECISION = 0.8
 SWITCH = 0.9
+# Languages whose greetings and courtesies alone decide a conversation's first language.
+DECIDED_BY_A_PHRASE = ("es",)
 # Answers to these questions (a name, a phone number or e-mail) say nothing about the language.
 LANGUAGE_NEUTRAL_ANSWERS = ("full_name", "contact")
 
@@ -32,6 +45,8 @@ def language_after(current: Optional[str], detected: Optional[Dict[str, Any]]) -
     """The conversation's language after a message whose detection is `detected`."""
     if not detected or detected.get("name") not in LANGUAGES:
         return current
+    if detected.get("phrase"):
+        return detected["name"] if current is None and detected["name"] in DECIDED_BY_A_PHRASE else current
     confidence = float(detected.get("confidence") or 0.0)
     if current is None:
         return detected["name"] if confidence >= FIRST_DECISION else None
@@ -40,14 +55,18 @@ def language_after(current: Optional[str], detected: Optional[Dict[str, Any]]) -
     return current
 
 
+LANGUAGE_NAMES = re.compile(r"\b(?:(spanish|espanol|castellano)|(english|ingles))\b")
+# "no hablo inglés", "i don't speak spanish", "not in english": up to two words between.
+NEGATED = re.compile(r"\b(?:no|not|don't|dont|do not|ni)\s+(?:[\w']+\s+){0,2}$")
+
+
 def language_named_in(text: str) -> Optional[str]:
-    """"spanish please" / "en ingles por favor": the language a typed switch request names."""
-    lowered = (text or "").lower()
-    if any(word in lowered for word in ("spanish", "español", "espanol", "castellano")):
-        return "es"
-    if any(word in lowered for word in ("english", "inglés", "ingles")):
-        return "en"
-    return None
+    """"spanish please" / "en ingles por favor" / "no hablo inglés, ¿hablan español?": the language a
+    typed switch request names; of several, the last one not negated."""
+    decomposed = unicodedata.normalize("NFD", (text or "").lower())
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    named = [("es" if m[1] else "en") for m in LANGUAGE_NAMES.finditer(folded) if not NEGATED.search(folded[:m.start()])]
+    return named[-1] if named else None
 
 
 class ActionDetectLanguage(Action):
@@ -60,9 +79,10 @@ class ActionDetectLanguage(Action):
         if tracker.get_slot("handoff_active"):
             return []  # a person is in the chat; nothing changes until they hand back
         chosen = next(tracker.get_latest_entity_values("language"), None)
-        if chosen is None and (tracker.latest_message.get("intent") or {}).get("name") == "switch_language":
-            chosen = language_named_in(tracker.latest_message.get("text"))
         current = visitor_language(tracker)
+        if chosen is None and (tracker.latest_message.get("intent") or {}).get("name") == "switch_language":
+            # the language named, or ("otro idioma", "switch language") the other one: replies are English until set
+            chosen = language_named_in(tracker.latest_message.get("text")) or ("en" if current == "es" else "es")
         if chosen not in LANGUAGES:
             if tracker.active_loop_name and tracker.get_slot("requested_slot") in LANGUAGE_NEUTRAL_ANSWERS:
                 return []

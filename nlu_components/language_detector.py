@@ -2,10 +2,15 @@
 
 Adds `language` to the parse result, e.g. {"name": "es", "confidence": 0.97}, from Lingua limited
 to English and Spanish (its language models ship inside the wheel; nothing is downloaded). Short
-messages are often ambiguous ("no", "ok", "hola" scores 0.66): the component only reports; the
-conversation decides what to do with it (actions/language.py keeps the conversation's language
-unless a message is clearly in the other one).
+messages are often ambiguous to Lingua ("no", "ok", "hola" scores 0.66, "hello" 0.62 Spanish), so
+greetings and courtesies are looked up first in a short curated list per language (SHORT_PHRASES):
+a message made only of them ("hola", "buenas tardes", "hi there", "thanks") is reported as that
+language with "phrase": True. The component only reports; the conversation decides what to do with
+it (actions/language.py keeps the conversation's language unless a message is clearly in the other
+one, and a phrase never switches it).
 """
+import re
+import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
 from lingua import Language, LanguageDetectorBuilder
@@ -19,6 +24,42 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 LANGUAGE_KEY = "language"
 CODES = {Language.ENGLISH: "en", Language.SPANISH: "es"}
+# Greetings and courtesies that belong to one language only, written without accents or
+# punctuation; a message is one of them, or several of the same language ("hola buenas tardes").
+SHORT_PHRASES = {
+    "es": ("hola", "ola", "holi", "buenas", "buenos dias", "buen dia", "buenas tardes", "buenas noches", "que tal",
+           "como esta", "como estas", "que onda", "saludos", "gracias", "muchas gracias", "mil gracias",
+           "muchisimas gracias", "adios", "hasta luego", "hasta pronto", "nos vemos", "disculpe", "oiga"),
+    "en": ("hi", "hello", "hey", "hiya", "howdy", "hi there", "hello there", "hey there", "good morning",
+           "good afternoon", "good evening", "thanks", "thank you", "thanks a lot", "thank you so much", "thx",
+           "bye", "goodbye", "bye bye", "see you", "excuse me"),
+}
+
+
+def _words(text: str) -> List[str]:
+    """Lower case, without accents, punctuation or emoji, a last letter typed again and again once ("holaaa")."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    letters = "".join(ch if ch.isalpha() else " " for ch in decomposed if not unicodedata.combining(ch))
+    return [re.sub(r"(\w)\1+$", r"\1", word) for word in letters.split()]
+
+
+KNOWN_PHRASES = {language: {tuple(_words(phrase)) for phrase in phrases} for language, phrases in SHORT_PHRASES.items()}
+LONGEST_PHRASE = max(len(phrase) for phrases in KNOWN_PHRASES.values() for phrase in phrases)
+
+
+def short_phrase_language(text: Optional[str]) -> Optional[str]:
+    """ "es" or "en" when the text is nothing but greetings and courtesies of that one language."""
+    words = _words(text or "")
+    if not words or len(words) > 3 * LONGEST_PHRASE:
+        return None
+    for language, known in KNOWN_PHRASES.items():
+        covered = [True] + [False] * len(words)  # covered[i]: words[:i] is a run of known phrases
+        for end in range(1, len(words) + 1):
+            covered[end] = any(covered[end - size] and tuple(words[end - size:end]) in known
+                               for size in range(1, min(LONGEST_PHRASE, end) + 1))
+        if covered[-1]:
+            return language
+    return None
 
 
 class TwoLanguageDetector:
@@ -34,9 +75,14 @@ class TwoLanguageDetector:
         self.lingua = TwoLanguageDetector._lingua
 
     def detect(self, text: Optional[str]) -> Optional[Dict[str, Any]]:
-        """{"name": "en"|"es", "confidence": 0..1}, or None when the text has no letters to judge."""
+        """{"name": "en"|"es", "confidence": 0..1}, or None when the text has no letters to judge.
+
+        A greeting or courtesy from SHORT_PHRASES: {"name": ..., "confidence": 1.0, "phrase": True}."""
         if not text or not any(char.isalpha() for char in text):
             return None
+        phrase = short_phrase_language(text)
+        if phrase:
+            return {"name": phrase, "confidence": 1.0, "phrase": True}
         best = self.lingua.compute_language_confidence_values(text)[0]
         if best.value <= 0.0:
             return None

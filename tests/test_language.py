@@ -3,7 +3,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions.language import ActionDetectLanguage, language_after, language_named_in
-from nlu_components.language_detector import TwoLanguageDetector
+from nlu_components.language_detector import TwoLanguageDetector, short_phrase_language
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +48,96 @@ def test_a_clear_message_in_the_other_language_switches():
 
 @pytest.mark.parametrize(
     "text, language",
-    [("can we talk in spanish", "es"), ("en español por favor", "es"), ("mejor en ingles", "en"), ("hello", None)],
+    [
+        ("can we talk in spanish", "es"), ("en español por favor", "es"), ("mejor en ingles", "en"), ("hello", None),
+        ("hablan español?", "es"), ("habla espanol", "es"), ("do you speak spanish", "es"), ("english please", "en"),
+        ("Do you speak English?", "en"), ("no hablo inglés, ¿hablan español?", "es"),
+        ("i dont speak spanish, english please", "en"), ("from english to spanish", "es"),
+        ("en español, no en inglés", "es"),
+    ],
 )
 def test_a_typed_switch_request_names_its_language(text, language):
     assert language_named_in(text) == language
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("hola", "es"), ("¡Hola!", "es"), ("holaaa", "es"), ("buenas", "es"), ("Buenos días", "es"),
+        ("buenas tardes", "es"), ("hola, buenas noches", "es"), ("que tal", "es"), ("gracias 🙏", "es"),
+        ("hi", "en"), ("hello", "en"), ("Hello?", "en"), ("hey there", "en"), ("thanks", "en"), ("thank you so much", "en"),
+    ],
+)
+def test_greetings_and_courtesies_are_known_before_lingua(detector, text, language):
+    assert short_phrase_language(text) == language
+    assert detector.detect(text) == {"name": language, "confidence": 1.0, "phrase": True}
+
+
+@pytest.mark.parametrize("text", ["ok", "si", "no", "Maria Lopez", "hello buenas", "hola, cuanto cuesta", "hi, what is ketamine"])
+def test_anything_else_is_left_to_lingua(detector, text):
+    assert short_phrase_language(text) is None
+    assert "phrase" not in (detector.detect(text) or {})
+
+
+def test_a_spanish_greeting_decides_the_first_language_and_no_phrase_switches_it():
+    spanish, english = {"name": "es", "confidence": 1.0, "phrase": True}, {"name": "en", "confidence": 1.0, "phrase": True}
+    assert language_after(None, spanish) == "es"  # "hola", "buenas"
+    assert language_after(None, english) is None  # "hi": English replies anyway, "Español" still offered
+    assert language_after("en", spanish) == "en"  # "gracias" at the end of an English conversation
+    assert language_after("es", english) == "es"  # "thanks" in a Spanish one
+
+
+@pytest.mark.parametrize("text", ["hola", "buenas", "Buenos dias!"])
+async def test_hola_alone_as_the_first_message_sets_spanish(detector, dispatcher, make_tracker, domain, text):
+    tracker = make_tracker(
+        text, parse_data={"intent": {"name": "greet", "confidence": 0.99}, "language": detector.detect(text)}
+    )
+    assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == [SlotSet("language", "es")]
+
+
+@pytest.mark.parametrize(
+    "text, current, language",
+    [
+        ("hablan español?", None, "es"),
+        ("habla espanol", "en", "es"),
+        ("do you speak spanish", "en", "es"),
+        ("en español por favor", None, "es"),
+        ("english please", "es", "en"),
+        ("otro idioma por favor", "es", "en"),  # no language named: the other one
+        ("can we switch languages", None, "es"),
+    ],
+)
+async def test_a_typed_switch_request_sets_the_language_it_names(
+    detector, dispatcher, make_tracker, domain, text, current, language
+):
+    tracker = make_tracker(
+        text,
+        parse_data={"intent": {"name": "switch_language", "confidence": 0.95}, "language": detector.detect(text)},
+        slots={"language": current} if current else None,
+    )
+    assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == [SlotSet("language", language)]
+
+
+@pytest.mark.parametrize("language, reply", [("es", "Claro, seguimos en español."), ("en", "Sure, let's continue in English.")])
+async def test_the_reply_to_a_switch_is_in_the_new_language(dispatcher, make_tracker, domain, language, reply):
+    """action_detect_language runs as the message's slot mapping, before the rule's reply is chosen."""
+    from rasa.shared.core.events import SlotSet as CoreSlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from rasa_server.nlg import FirstMatchResponseGenerator
+
+    text = "hablan español?" if language == "es" else "english please"
+    before = "en" if language == "es" else "es"
+    tracker = make_tracker(
+        text, parse_data={"intent": {"name": "switch_language", "confidence": 0.95}}, slots={"language": before}
+    )
+    events = await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict())
+    core = DialogueStateTracker.from_events(
+        "visitor", [CoreSlotSet("language", before)] + [CoreSlotSet(e["name"], e["value"]) for e in events],
+        slots=domain.slots,
+    )
+    message = await FirstMatchResponseGenerator(domain=domain).generate("utter_language_switched", core, "rest")
+    assert message["text"].startswith(reply)
 
 
 async def test_the_button_sets_the_language(dispatcher, make_tracker, domain):
