@@ -61,12 +61,12 @@ NEGATED = re.compile(r"\b(?:no|not|don't|dont|do not|ni)\s+(?:[\w']+\s+){0,2}$")
 
 
 def language_named_in(text: str) -> Optional[str]:
-    """"spanish please" / "en ingles por favor" / "no hablo inglés, ¿hablan español?": the language a
-    typed switch request names; of several, the last one not negated."""
+    """"spanish please" / "en ingles por favor" / "no hablo inglés": the language a typed switch
+    request asks for, the last one named (a negated one, "no hablo inglés", asks for the other)."""
     decomposed = unicodedata.normalize("NFD", (text or "").lower())
     folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    named = [("es" if m[1] else "en") for m in LANGUAGE_NAMES.finditer(folded) if not NEGATED.search(folded[:m.start()])]
-    return named[-1] if named else None
+    named = [bool(m[1]) != bool(NEGATED.search(folded[:m.start()])) for m in LANGUAGE_NAMES.finditer(folded)]
+    return ("es" if named[-1] else "en") if named else None
 
 
 class ActionDetectLanguage(Action):

@@ -54,6 +54,7 @@ def test_a_clear_message_in_the_other_language_switches():
         ("Do you speak English?", "en"), ("no hablo inglés, ¿hablan español?", "es"),
         ("i dont speak spanish, english please", "en"), ("from english to spanish", "es"),
         ("en español, no en inglés", "es"),
+        ("no hablo ingles", "es"), ("i don't speak spanish", "en"),
     ],
 )
 def test_a_typed_switch_request_names_its_language(text, language):
@@ -105,6 +106,7 @@ async def test_hola_alone_as_the_first_message_sets_spanish(detector, dispatcher
         ("english please", "es", "en"),
         ("otro idioma por favor", "es", "en"),  # no language named: the other one
         ("can we switch languages", None, "es"),
+        ("no hablo ingles", "es", "es"),  # unchanged: no event
     ],
 )
 async def test_a_typed_switch_request_sets_the_language_it_names(
@@ -115,7 +117,8 @@ async def test_a_typed_switch_request_sets_the_language_it_names(
         parse_data={"intent": {"name": "switch_language", "confidence": 0.95}, "language": detector.detect(text)},
         slots={"language": current} if current else None,
     )
-    assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == [SlotSet("language", language)]
+    expected = [] if language == current else [SlotSet("language", language)]
+    assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == expected
 
 
 @pytest.mark.parametrize("language, reply", [("es", "Claro, seguimos en español."), ("en", "Sure, let's continue in English.")])
