@@ -56,16 +56,20 @@ def language_after(current: Optional[str], detected: Optional[Dict[str, Any]]) -
 
 
 LANGUAGE_NAMES = re.compile(r"\b(?:(spanish|espanol|castellano)|(english|ingles))\b")
-# "no hablo inglés", "i don't speak spanish", "not in english": up to two words between.
-NEGATED = re.compile(r"\b(?:no|not|don't|dont|do not|ni)\s+(?:[\w']+\s+){0,2}$")
+# "no hablo inglés", "no le entiendo al inglés", "i don't speak spanish": up to three words between.
+# "my english isn't great", "mi español es malo": about the visitor, not a request.
+POSSESSIVE = re.compile(r"\b(?:my|mi)\s+$")
+NEGATED = re.compile(r"\b(?:no|not|don't|dont|do not|ni)\s+(?:[\w']+\s+){0,3}$")
 
 
 def language_named_in(text: str) -> Optional[str]:
     """"spanish please" / "en ingles por favor" / "no hablo inglés": the language a typed switch
-    request asks for, the last one named (a negated one, "no hablo inglés", asks for the other)."""
+    request asks for, the last one named (a negated one, "no hablo inglés", asks for the other;
+    "my english" is no request)."""
     decomposed = unicodedata.normalize("NFD", (text or "").lower())
     folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    named = [bool(m[1]) != bool(NEGATED.search(folded[:m.start()])) for m in LANGUAGE_NAMES.finditer(folded)]
+    named = [bool(m[1]) != bool(NEGATED.search(folded[:m.start()])) for m in LANGUAGE_NAMES.finditer(folded)
+             if not POSSESSIVE.search(folded[:m.start()])]
     return ("es" if named[-1] else "en") if named else None
 
 

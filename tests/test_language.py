@@ -55,6 +55,7 @@ def test_a_clear_message_in_the_other_language_switches():
         ("i dont speak spanish, english please", "en"), ("from english to spanish", "es"),
         ("en español, no en inglés", "es"),
         ("no hablo ingles", "es"), ("i don't speak spanish", "en"),
+        ("can we switch to spanish? my english is not very good", "es"), ("mi español es malo", None),
     ],
 )
 def test_a_typed_switch_request_names_its_language(text, language):
