@@ -65,6 +65,9 @@ YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "i agree", 
              "dale", "andale", "va", "sale", "adelante", "si adelante", "con gusto", "si gracias", "si puede", "si pueden"}
 NO_WORDS = {"no", "n", "nope", "nah", "i don't", "i do not", "don't", "dont", "no thanks", "i dont",
             "no gracias", "nel", "para nada", "no acepto", "mejor no", "no por favor", "no quiero", "prefiero que no", "nop"}
+LEADING_YES = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "si", "sii", "sip", "simon", "claro", "okey", "dale", "va", "sale"}
+LEADING_NO = {"no", "nope", "nah", "nel", "nop"}
+BUT_WORDS = {"no", "not", "don't", "dont", "never", "but", "nunca", "pero", "sino", "tampoco", "ni"}
 
 
 class Reason(str):
@@ -236,5 +239,13 @@ def check_consent(text: Optional[str]) -> Optional[bool]:
     if answer in YES_WORDS:
         return True
     if answer in NO_WORDS:
+        return False
+    # "sí claro, pueden llamarme", "yes that's fine": a yes first and nothing that takes it back
+    words = answer.split()
+    if answer.startswith(("no se", "no lo se", "no estoy segur")):  # "I don't know"
+        return None
+    if words and words[0] in LEADING_YES and not any(word in BUT_WORDS for word in words):
+        return True
+    if words and words[0] in LEADING_NO and not any(word in LEADING_YES for word in words[1:]):
         return False
     return None

@@ -147,6 +147,8 @@ def test_help_with_rejects_anything_else(typed):
         ("si", True), ("Sí.", True), ("claro", True), ("¡Claro que sí!", True), ("sí, por favor", True),
         ("de acuerdo", True), ("está bien", True), ("no gracias", False), ("No, gracias", False), ("nel", False),
         ("mejor no", False), ("tal vez", None), ("no sé", None),
+        ("si claro, pueden llamarme", True), ("yes that's fine", True), ("sí pero no me llamen", None),
+        ("sure, but only by email", None), ("no, no me contacten", False), ("no... bueno sí", None),
     ],
 )
 def test_consent_needs_a_clear_yes_or_no(typed, answer):
