@@ -13,8 +13,37 @@
  *   <script src="/dist/socket.io.min.js"></script>
  *   <script src="/dist/clinic-chat.js" defer></script>
  * Every option can also be set as a data- attribute of the clinic-chat.js script tag
- * (data-server-url, data-title, data-start-open="true", data-label-send="Enviar", ...);
+ * (data-server-url, data-title, data-start-open="true", data-label-send="Go", ...);
  * data- attributes win over window.ClinicChatConfig.
+ *
+ * Languages: English and Spanish. The widget's own texts (chat button, title, placeholder, Send,
+ * Close, the disclaimer, notices, screen-reader labels) start in the page's language and then
+ * follow the conversation:
+ *   - The page's language, the first found of: data-lang="es" on the script tag; data-lang on a
+ *     <div id="clinic-chat"></div> the page may provide (the widget then builds itself inside
+ *     it, and reads its data- attributes like the script tag's); ClinicChatConfig { lang: "es" };
+ *     the nearest lang attribute around that div (or else the script tag), normally
+ *     <html lang="es">. "es", "es-MX", "es-419"... mean Spanish; anything else English.
+ *   - The conversation: when the assistant answers in Spanish, the widget switches to Spanish,
+ *     and back to English when it answers in English, or at once when the visitor presses the
+ *     assistant's "English" button (a button whose payload is /switch_language{"language": "en"};
+ *     "Español" likewise). A bot message's language is its `lang` field when the server sends
+ *     one ("en"/"es"), otherwise read from its text and button titles; a reply mixing both
+ *     languages (the crisis message before the visitor's language is known) changes nothing.
+ *   - The choice lives in the stored conversation (below), so it survives reloads and is
+ *     shared by the tabs; a new conversation starts from the page's language again.
+ * Every message element carries lang="en"/"es" (the assistant's: its own language; the
+ * visitor's: the conversation's), and the widget's root element the widget's language.
+ * A site can override any text in either language: English with `labels` / data-label-*,
+ * Spanish with `labelsEs` / data-label-*-es, e.g.
+ *   ClinicChatConfig = { labels: { open: "Questions?" }, labelsEs: { open: "¿Preguntas?" },
+ *                        title: "Our clinic", titleEs: "Nuestra clínica",
+ *                        openingMessage: "Hi!", openingMessageEs: "¡Hola!" }
+ *   <script src="/dist/clinic-chat.js" data-lang="es" data-label-send-es="Mandar" defer></script>
+ * Label names: open, close, inputLabel, placeholder, send, disclaimer, typing, connectionLost,
+ * you, assistant, newMessage, image, attachment, callNumber, textNumber ("{number}" is replaced).
+ * `title` without `titleEs` is used in both languages (a name); `openingMessage` without
+ * `openingMessageEs` is shown in English in a Spanish chat too (marked lang="en").
  *
  * Protocol: Rasa's socketio channel with session_persistence: true (in credentials.yml; here
  * channels.socketio.OriginCheckedSocketIOInput, which only accepts ALLOWED_ORIGINS). The widget emits `session_request` {session_id} and waits for `session_confirm`,
@@ -28,32 +57,62 @@
 
   if (window.ClinicChat && window.ClinicChat.started) return; // embedded twice
 
+  // The widget's own texts. {number} in callNumber/textNumber: the crisis line a link dials.
   var DEFAULT_LABELS = {
-    open: "Chat with us",
-    close: "Close chat",
-    inputLabel: "Your message",
-    placeholder: "Type your question…",
-    send: "Send",
-    disclaimer:
-      "Automated assistant — not medical advice, not monitored for emergencies. " +
-      "In an emergency call 911, or call or text 988.",
-    typing: "The assistant is typing…",
-    connectionLost: "Connection lost. Trying to reconnect…",
-    you: "You said:",
-    assistant: "Assistant said:",
-    newMessage: "new message",
-    image: "View image",
-    attachment: "Open attachment",
+    en: {
+      open: "Chat with us",
+      close: "Close chat",
+      inputLabel: "Your message",
+      placeholder: "Type your question…",
+      send: "Send",
+      disclaimer:
+        "Automated assistant — not medical advice, not monitored for emergencies. " +
+        "In an emergency call 911, or call or text 988.",
+      typing: "The assistant is typing…",
+      connectionLost: "Connection lost. Trying to reconnect…",
+      you: "You said:",
+      assistant: "Assistant said:",
+      newMessage: "new message",
+      image: "View image",
+      attachment: "Open attachment",
+      callNumber: "Call {number}",
+      textNumber: "Text {number}",
+    },
+    // Spanish as the assistant speaks it (usted); crisis lines as in docs/crisis-resources.md.
+    es: {
+      open: "Escríbanos",
+      close: "Cerrar el chat",
+      inputLabel: "Su mensaje",
+      placeholder: "Escriba su pregunta…",
+      send: "Enviar",
+      disclaimer:
+        "Asistente automático: no da consejos médicos y nadie vigila este chat para emergencias. " +
+        "En una emergencia llame al 911, o llame al 988 y marque 2 para español, o envíe AYUDA por texto al 988.",
+      typing: "El asistente está escribiendo…",
+      connectionLost: "Se perdió la conexión. Intentando reconectar…",
+      you: "Usted dijo:",
+      assistant: "El asistente dijo:",
+      newMessage: "mensaje nuevo",
+      image: "Ver la imagen",
+      attachment: "Abrir el archivo adjunto",
+      callNumber: "Llamar al {number}",
+      textNumber: "Enviar un mensaje de texto al {number}",
+    },
   };
+  var DEFAULT_TITLES = { en: "Chat with us", es: "Chat con nosotros" };
+  var LANGUAGES = ["en", "es"];
 
   var DEFAULTS = {
     serverUrl: "", // empty: the page's own origin
     socketPath: "/socket.io/",
-    title: "Chat with us",
+    title: "",
+    titleEs: "",
     primaryColor: "#0b5c6b",
     openingMessage: "",
+    openingMessageEs: "",
     startOpen: false,
     historyHours: 24, // forget the conversation on this device after this long without activity
+    lang: "", // the page's language; empty: from the page (see the header)
   };
 
   var TYPING_TIMEOUT_MS = 15000;
@@ -66,29 +125,59 @@
   var scriptTag =
     document.currentScript || document.querySelector('script[src*="clinic-chat"]');
 
-  function readConfig() {
+  /** "en" or "es" for a language tag ("es-MX" -> "es"); null for anything else. */
+  function supportedLanguage(tag) {
+    var primary = String(tag || "").trim().toLowerCase().split(/[-_]/)[0];
+    return LANGUAGES.indexOf(primary) >= 0 ? primary : null;
+  }
+
+  function capitalized(key) {
+    return key.charAt(0).toUpperCase() + key.slice(1);
+  }
+
+  function readConfig(container) {
     var given = window.ClinicChatConfig || {};
     var config = {};
     var key;
     for (key in DEFAULTS) config[key] = key in given ? given[key] : DEFAULTS[key];
+    var overrides = { en: given.labels, es: given.labelsEs };
     config.labels = {};
-    for (key in DEFAULT_LABELS) {
-      config.labels[key] =
-        given.labels && typeof given.labels[key] === "string" ? given.labels[key] : DEFAULT_LABELS[key];
-    }
-    if (scriptTag && scriptTag.dataset) {
-      var data = scriptTag.dataset;
-      for (key in DEFAULTS) if (typeof data[key] === "string") config[key] = data[key];
-      for (key in DEFAULT_LABELS) {
-        var attr = "label" + key.charAt(0).toUpperCase() + key.slice(1); // data-label-input-label
-        if (typeof data[attr] === "string") config.labels[key] = data[attr];
+    LANGUAGES.forEach(function (language) {
+      config.labels[language] = {};
+      for (key in DEFAULT_LABELS.en) {
+        var override = overrides[language] && overrides[language][key];
+        config.labels[language][key] = typeof override === "string" ? override : DEFAULT_LABELS[language][key];
       }
+    });
+    // data- attributes of the page's <div id="clinic-chat">, then of the script tag (which wins).
+    var pageLanguage = null;
+    [container, scriptTag].forEach(function (node) {
+      if (!node || !node.dataset) return;
+      var data = node.dataset;
+      for (key in DEFAULTS) if (typeof data[key] === "string") config[key] = data[key];
+      for (key in DEFAULT_LABELS.en) {
+        var attr = "label" + capitalized(key); // data-label-input-label, data-label-input-label-es
+        if (typeof data[attr] === "string") config.labels.en[key] = data[attr];
+        if (typeof data[attr + "Es"] === "string") config.labels.es[key] = data[attr + "Es"];
+      }
+      if (supportedLanguage(data.lang)) pageLanguage = supportedLanguage(data.lang);
+    });
+    if (!pageLanguage) pageLanguage = supportedLanguage(given.lang);
+    if (!pageLanguage) {
+      var marked = (container || scriptTag || document.documentElement).closest("[lang]");
+      pageLanguage = supportedLanguage(marked ? marked.getAttribute("lang") : document.documentElement.lang);
     }
+    config.lang = pageLanguage || "en";
     config.startOpen = config.startOpen === true || config.startOpen === "true";
     config.historyHours = Number(config.historyHours) > 0 ? Number(config.historyHours) : DEFAULTS.historyHours;
     config.serverUrl = String(config.serverUrl || "").replace(/\/+$/, "");
-    config.title = String(config.title || DEFAULTS.title);
-    config.openingMessage = String(config.openingMessage || "");
+    // A title given once is a name, the same in both languages.
+    var title = String(config.title || "");
+    config.title = {
+      en: title || DEFAULT_TITLES.en,
+      es: String(config.titleEs || "") || title || DEFAULT_TITLES.es,
+    };
+    config.openingMessage = { en: String(config.openingMessage || ""), es: String(config.openingMessageEs || "") };
     config.socketPath = String(config.socketPath || DEFAULTS.socketPath);
     var color = String(config.primaryColor || "");
     if (!(window.CSS && CSS.supports && CSS.supports("color", color))) color = DEFAULTS.primaryColor;
@@ -96,7 +185,120 @@
     return config;
   }
 
-  var config = readConfig();
+  var container = document.getElementById("clinic-chat"); // optional, provided by the page
+  var config = readConfig(container);
+
+  // ---------------------------------------------------------------- language
+
+  function labels(language) {
+    return config.labels[language] || config.labels.en;
+  }
+
+  // Words that mark a text as Spanish or English. The assistant's messages are whole sentences
+  // (every response in domain.yml and data/responses/ is told apart by these lists; see
+  // tests/test_webchat_spanish_browser.py); a short or mixed text ("Sí", "ok", a name) is neither.
+  var SPANISH_WORDS = wordSet(
+    "de del la las el los un una unos unas y o que qué se su sus por para con sin sobre entre hasta desde " +
+    "es está están estar esta este esto estos estas eso esa ese fue ser hay puede puedo pueda podemos " +
+    "le les lo nos mi mis usted ustedes él ella ellos yo nosotros nuestro nuestra nuestros nuestras " +
+    "muy más pero también porque cuando donde dónde cómo cuál cuánto cuánta cuándo quién ya aquí ahora " +
+    "si sí bien gracias hola claro todo todos cada otro otra algo alguien nada mucho después antes así " +
+    "al tiene tengo quiere quiero gustaría ayudar ayuda consulta gratuita tratamiento persona equipo " +
+    "cuesta precio efectos secundarios llame envíe mensaje"
+  );
+  var ENGLISH_WORDS = wordSet(
+    "the and you your yours is are was were be been being to of in for with that this these those it its " +
+    "can could would will should what how when where which who why our we us i i'm my have has had not " +
+    "or at on an about if like please from do does did there they them their she her his all any some " +
+    "more just also than then so but by as up out get help talk person free book here yes hi hello thank " +
+    "thanks sorry you're it's don't can't i'll we'll let's what's here's that's cost costs treatment team"
+  );
+
+  function wordSet(list) {
+    var set = {};
+    list.split(" ").forEach(function (word) {
+      if (word) set[word] = true;
+    });
+    return set;
+  }
+
+  /** "es" or "en" when the text is clearly in that language, else null. */
+  function languageOf(text) {
+    var lowered = String(text || "").toLowerCase().replace(/[\u2018\u2019]/g, "'");
+    var tokens = lowered.match(/[a-z\u00c0-\u024f]+(?:'[a-z]+)?/g) || [];
+    var es = (lowered.match(/[ñ¿¡]/g) || []).length;
+    var en = 0;
+    tokens.forEach(function (token) {
+      if (SPANISH_WORDS.hasOwnProperty(token) || /[áéíóúü]/.test(token)) es += 1;
+      if (ENGLISH_WORDS.hasOwnProperty(token)) en += 1;
+    });
+    if (es >= 2 && es >= 2 * en) return "es";
+    if (en >= 2 && en >= 2 * es) return "en";
+    return null;
+  }
+
+  // "/switch_language{"language": "es"}": the assistant's English / Español button.
+  var LANGUAGE_CHOICE = /^\/switch_language\W.*"language"\s*:\s*"([A-Za-z-]+)"/;
+
+  function chosenLanguage(payload) {
+    var match = LANGUAGE_CHOICE.exec(String(payload || ""));
+    return match ? supportedLanguage(match[1]) : null;
+  }
+
+  /** A bot message's own language: the server's `lang`, else its text and button titles. */
+  function botLanguage(entry) {
+    if (supportedLanguage(entry.lang)) return supportedLanguage(entry.lang);
+    var titles = (entry.buttons || [])
+      .filter(function (choice) {
+        return !chosenLanguage(choice.payload); // "English" in a Spanish message, and the reverse
+      })
+      .map(function (choice) {
+        return choice.title;
+      });
+    return languageOf([entry.text].concat(titles).join("\n"));
+  }
+
+  /** The conversation's language after `entries`, and each entry's language. Starts from the
+   * page's language; a reply (the bot messages after a visitor's message) in one language sets
+   * it, a reply in both leaves it; the visitor's English / Español button sets it at once. The
+   * visitor's messages take the language of the reply they got. */
+  function languages(entries) {
+    var language = config.lang;
+    var before = language; // when the current reply started
+    var replyLanguage; // undefined: no clear message yet; null: both languages
+    var waiting = []; // the visitor's messages before the current reply
+    var replied = false;
+    var each = [];
+    entries.forEach(function (entry, index) {
+      if (entry.from === "user") {
+        if (replied) {
+          waiting.forEach(function (earlier) {
+            each[earlier] = language; // the language their reply ended in
+          });
+          waiting = [];
+        }
+        replied = false;
+        var choice = supportedLanguage(entry.choice);
+        if (choice) language = choice;
+        else waiting.push(index);
+        before = language;
+        replyLanguage = undefined;
+        each[index] = language;
+        return;
+      }
+      replied = true;
+      var own = botLanguage(entry);
+      if (own) {
+        replyLanguage = replyLanguage === undefined || replyLanguage === own ? own : null;
+        language = replyLanguage || before;
+      }
+      each[index] = own || language;
+    });
+    waiting.forEach(function (index) {
+      each[index] = language;
+    });
+    return { language: language, each: each };
+  }
 
   // ---------------------------------------------------------------- storage
 
@@ -213,14 +415,20 @@
   var LINK_PATTERN = /\bhttps?:\/\/[^\s<>"']+|\b(?:911|988|741741)\b/gi;
   var CRISIS_LINES = { "911": "tel:911", "988": "tel:988", "741741": "sms:741741" };
 
-  function crisisLineLink(number) {
+  function crisisLineLink(number, language) {
     var a = el("a", "cc-link cc-phone", number);
     a.href = CRISIS_LINES[number];
+    var texts = labels(language);
+    var label = CRISIS_LINES[number].indexOf("sms:") === 0 ? texts.textNumber : texts.callNumber;
+    label = label.replace("{number}", number);
+    a.setAttribute("aria-label", label);
+    a.title = label;
     return a;
   }
 
-  /** Appends `text` to `parent` as text nodes: http(s) URLs and crisis lines become links, newlines <br>. */
-  function appendRichText(parent, text) {
+  /** Appends `text` to `parent` as text nodes: http(s) URLs and crisis lines become links (their
+   * labels in `language`), newlines <br>. */
+  function appendRichText(parent, text, language) {
     String(text).split(/\r?\n/).forEach(function (line, index) {
       if (index > 0) parent.appendChild(document.createElement("br"));
       var last = 0;
@@ -228,7 +436,7 @@
         var link;
         var shown = match;
         if (CRISIS_LINES[match]) {
-          link = crisisLineLink(match);
+          link = crisisLineLink(match, language);
         } else {
           shown = match.replace(/[.,;:!?)\]]+$/, ""); // trailing punctuation belongs to the sentence
           var href = safeHttpUrl(shown);
@@ -271,7 +479,8 @@
     "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z";
 
   function buildUi() {
-    var root = el("div", "cc-root");
+    var root = container || el("div");
+    root.classList.add("cc-root");
     root.id = "clinic-chat";
     root.style.setProperty("--cc-primary", config.primaryColor);
 
@@ -280,7 +489,8 @@
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-controls", ids.panel);
     launcher.appendChild(svgIcon(CHAT_ICON));
-    launcher.appendChild(el("span", "cc-launcher-text", config.labels.open));
+    var launcherText = el("span", "cc-launcher-text");
+    launcher.appendChild(launcherText);
     var badge = el("span", "cc-badge"); // a dot; its text is for screen readers
     badge.hidden = true;
     var badgeText = el("span", "cc-visually-hidden");
@@ -290,19 +500,17 @@
     var panel = el("div", "cc-panel");
     panel.id = ids.panel;
     panel.setAttribute("role", "dialog");
-    panel.setAttribute("aria-label", config.title);
     panel.hidden = true;
 
     var header = el("div", "cc-header");
-    header.appendChild(el("h2", "cc-title", config.title));
+    var title = el("h2", "cc-title");
+    header.appendChild(title);
     var closeButton = el("button", "cc-close");
     closeButton.type = "button";
-    closeButton.setAttribute("aria-label", config.labels.close);
-    closeButton.title = config.labels.close;
     closeButton.appendChild(svgIcon(CLOSE_ICON));
     header.appendChild(closeButton);
 
-    var disclaimer = el("p", "cc-disclaimer", config.labels.disclaimer);
+    var disclaimer = el("p", "cc-disclaimer");
     var status = el("p", "cc-status");
     status.setAttribute("role", "status");
 
@@ -311,7 +519,6 @@
     log.id = ids.log;
     log.setAttribute("role", "log");
     log.setAttribute("aria-live", "polite");
-    log.setAttribute("aria-label", config.title);
     var typing = el("div", "cc-typing");
     typing.setAttribute("role", "status");
     typing.hidden = true;
@@ -321,21 +528,21 @@
     dots.appendChild(el("span"));
     dots.appendChild(el("span"));
     typing.appendChild(dots);
-    typing.appendChild(el("span", "cc-typing-text", config.labels.typing));
+    var typingText = el("span", "cc-typing-text");
+    typing.appendChild(typingText);
     scroller.appendChild(log);
     scroller.appendChild(typing);
 
     var form = el("form", "cc-form");
     form.setAttribute("novalidate", "");
-    var label = el("label", "cc-visually-hidden", config.labels.inputLabel);
+    var label = el("label", "cc-visually-hidden");
     label.htmlFor = ids.input;
     var input = el("input", "cc-input");
     input.id = ids.input;
     input.type = "text";
     input.autocomplete = "off";
     input.maxLength = MAX_MESSAGE_LENGTH;
-    input.placeholder = config.labels.placeholder;
-    var send = el("button", "cc-send", config.labels.send);
+    var send = el("button", "cc-send");
     send.type = "submit";
     form.appendChild(label);
     form.appendChild(input);
@@ -348,22 +555,29 @@
     panel.appendChild(form);
     root.appendChild(panel);
     root.appendChild(launcher);
-    document.body.appendChild(root);
+    if (!root.parentNode) document.body.appendChild(root);
 
     ui = {
       root: root,
       launcher: launcher,
+      launcherText: launcherText,
       badge: badge,
       badgeText: badgeText,
       panel: panel,
+      title: title,
       closeButton: closeButton,
+      disclaimer: disclaimer,
       status: status,
       scroller: scroller,
       log: log,
       typing: typing,
+      typingText: typingText,
       form: form,
+      inputLabel: label,
       input: input,
+      send: send,
     };
+    applyLanguage(config.lang);
 
     launcher.addEventListener("click", function () {
       setOpen(ui.panel.hidden);
@@ -406,7 +620,32 @@
 
   function setUnread(unread) {
     ui.badge.hidden = !unread;
-    ui.badgeText.textContent = unread ? ", " + config.labels.newMessage : "";
+    ui.badgeText.textContent = unread ? ", " + labels(widgetLanguage).newMessage : "";
+  }
+
+  var widgetLanguage = null;
+
+  /** Puts the widget's own texts in `language` ("en"/"es"). */
+  function applyLanguage(language) {
+    if (language === widgetLanguage) return;
+    widgetLanguage = language;
+    var texts = labels(language);
+    var title = config.title[language];
+    ui.root.setAttribute("lang", language);
+    ui.launcherText.textContent = texts.open;
+    ui.panel.setAttribute("aria-label", title);
+    ui.log.setAttribute("aria-label", title);
+    ui.title.textContent = title;
+    ui.closeButton.setAttribute("aria-label", texts.close);
+    ui.closeButton.title = texts.close;
+    ui.disclaimer.textContent = "";
+    appendRichText(ui.disclaimer, texts.disclaimer, language);
+    if (connectionLost) ui.status.textContent = texts.connectionLost;
+    ui.typingText.textContent = texts.typing;
+    ui.inputLabel.textContent = texts.inputLabel;
+    ui.input.placeholder = texts.placeholder;
+    ui.send.textContent = texts.send;
+    if (!ui.badge.hidden) setUnread(true);
   }
 
   /** Scrolls to the end, but never past the start of the current turn (the visitor's latest
@@ -425,22 +664,26 @@
 
   // ---------------------------------------------------------------- rendering
 
-  function renderEntry(entry) {
+  /** A message element; `language` is the message's, for its lang attribute and its labels. */
+  function renderEntry(entry, language) {
+    var texts = labels(language);
     var item = el("div", "cc-msg " + (entry.from === "user" ? "cc-msg-user" : "cc-msg-bot"));
     item.dataset.id = entry.id;
-    item.appendChild(
-      el("span", "cc-visually-hidden", entry.from === "user" ? config.labels.you : config.labels.assistant)
-    );
+    item.setAttribute("lang", language);
+    // "You said:" keeps the language it was written in, even if the message's lang changes later.
+    var said = el("span", "cc-visually-hidden", entry.from === "user" ? texts.you : texts.assistant);
+    said.setAttribute("lang", language);
+    item.appendChild(said);
     if (entry.text) {
       var bubble = el("div", "cc-bubble");
-      appendRichText(bubble, entry.text);
+      appendRichText(bubble, entry.text, language);
       item.appendChild(bubble);
     }
     (entry.links || []).forEach(function (link) {
       var href = safeHttpUrl(link.url);
       if (!href) return;
       var wrap = el("div", "cc-bubble cc-attachment");
-      wrap.appendChild(externalLink(href, link.kind === "image" ? config.labels.image : config.labels.attachment));
+      wrap.appendChild(externalLink(href, link.kind === "image" ? texts.image : texts.attachment));
       item.appendChild(wrap);
     });
     if (entry.buttons && entry.buttons.length) {
@@ -461,16 +704,27 @@
     return item;
   }
 
-  function openingEntry() {
-    return config.openingMessage ? { id: "opening", from: "bot", text: config.openingMessage } : null;
+  /** The site's opening message in `language`, or in English when it has none in Spanish. */
+  function openingEntry(language) {
+    var messages = config.openingMessage;
+    if (!messages[language]) language = "en";
+    if (!messages[language]) return null;
+    return { id: "opening-" + language, from: "bot", text: messages[language], lang: language };
   }
 
   /** Brings the log in line with `entries`, adding only new messages (so screen readers
-   * announce only those), and disables the choices of every answered message. */
+   * announce only those), disables the choices of every answered message, and puts the
+   * widget's texts and each message's lang attribute in their language. */
   function render(entries) {
+    var found = languages(entries);
+    applyLanguage(found.language);
     var all = entries.slice();
-    var opening = openingEntry();
-    if (opening) all.unshift(opening);
+    var each = found.each.slice();
+    var opening = openingEntry(found.language);
+    if (opening) {
+      all.unshift(opening);
+      each.unshift(opening.lang);
+    }
     var existing = {};
     Array.prototype.forEach.call(ui.log.children, function (node) {
       existing[node.dataset.id] = node;
@@ -484,11 +738,13 @@
     });
     var added = false;
     var answered = false; // walking backwards: has the visitor replied after this message?
-    var nodes = all.map(function (entry) {
+    var nodes = all.map(function (entry, index) {
       var node = existing[entry.id];
       if (!node) {
-        node = renderEntry(entry);
+        node = renderEntry(entry, each[index]);
         added = true;
+      } else if (node.getAttribute("lang") !== each[index]) {
+        node.setAttribute("lang", each[index]); // the visitor's message, once the reply tells
       }
       return node;
     });
@@ -546,6 +802,7 @@
     if (typeof message === "string") message = { text: message };
     if (!message || typeof message !== "object") return null;
     var entry = { id: randomId(), from: "bot", t: Date.now(), text: textOf(message.text), links: [] };
+    if (supportedLanguage(message.lang)) entry.lang = supportedLanguage(message.lang); // if the server says
     entry.buttons = choicesOf(message.quick_replies).concat(choicesOf(message.buttons));
     if (message.image) entry.links.push({ kind: "image", url: textOf(message.image) });
     var attachment = message.attachment;
@@ -639,7 +896,7 @@
   function showConnectionLost(lost) {
     if (lost === connectionLost) return;
     connectionLost = lost;
-    ui.status.textContent = lost ? config.labels.connectionLost : "";
+    ui.status.textContent = lost ? labels(widgetLanguage).connectionLost : "";
     ui.status.classList.toggle("cc-status-visible", lost);
     updateTyping(loadTranscript());
   }
@@ -694,7 +951,10 @@
 
   function sendMessage(payload, shownText) {
     if (!payload) return;
-    render(appendEntry({ id: randomId(), from: "user", t: Date.now(), text: String(shownText) }));
+    var entry = { id: randomId(), from: "user", t: Date.now(), text: String(shownText) };
+    var choice = chosenLanguage(payload); // the English / Español button: the widget follows at once
+    if (choice) entry.choice = choice;
+    render(appendEntry(entry));
     outbox.push(String(payload).slice(0, MAX_MESSAGE_LENGTH));
     connect();
     flush();
@@ -729,6 +989,8 @@
     close: function () {
       setOpen(false);
     },
+    /** "en" or "es" when a text is clearly in that language, else null (how bot messages are read). */
+    languageOf: languageOf,
   };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
