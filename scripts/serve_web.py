@@ -3,6 +3,8 @@
     python scripts/serve_web.py          (after scripts/build_web.sh)
 
   /          web/demo/index.html, with the widget's serverUrl set to RASA_PUBLIC_URL
+  /es.html   the same page in Spanish (<html lang="es">: the widget starts in Spanish); every
+             .html page in web/demo/ gets the serverUrl like index.html
   /<file>    other files in web/demo/
   /dist/...  the built widget, web/dist/
 
@@ -27,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 DEMO_DIR = WEB_DIR / "demo"
 DIST_DIR = WEB_DIR / "dist"
-# index.html is written with the default server URL; it is replaced when the page is served.
+# The demo pages are written with the default server URL; it is replaced when a page is served.
 DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 
 CONTENT_TYPES = {
@@ -80,11 +82,11 @@ def content_security_policy(rasa_url: str, page: Optional[bytes]) -> str:
     )
 
 
-def demo_page(rasa_url: str) -> bytes:
-    html = (DEMO_DIR / "index.html").read_text(encoding="utf-8")
+def demo_page(rasa_url: str, page: Path = DEMO_DIR / "index.html") -> bytes:
+    html = page.read_text(encoding="utf-8")
     quoted_default = json.dumps(DEFAULT_RASA_URL)
     if quoted_default not in html:
-        raise RuntimeError(f"web/demo/index.html no longer contains serverUrl: {quoted_default}")
+        raise RuntimeError(f"web/demo/{page.name} no longer contains serverUrl: {quoted_default}")
     return html.replace(quoted_default, json.dumps(rasa_url.rstrip("/"))).encode("utf-8")
 
 
@@ -127,8 +129,8 @@ class DemoHandler(BaseHTTPRequestHandler):
             body = b"Not found\n"
             self.send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", body, None, send_body)
             return
-        if file == (DEMO_DIR / "index.html").resolve():
-            body = demo_page(self.rasa_url)
+        if file.parent == DEMO_DIR.resolve() and file.suffix == ".html":
+            body = demo_page(self.rasa_url, file)
             self.send(HTTPStatus.OK, CONTENT_TYPES[".html"], body, body, send_body)
             return
         body = file.read_bytes()
