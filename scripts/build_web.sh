@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the website chat widget into web/dist/ (served as /dist/ by scripts/serve_web.py):
 #   socket.io.min.js  from the pinned socket.io-client (web/package-lock.json)
-#   clinic-chat.js, clinic-chat.css  from web/src/
+#   clinic-chat.js, clinic-chat.css  from web/src/; in clinic-chat.js every non-ASCII character
+#     (the Spanish texts, "…") is written as a \uXXXX escape, so that the widget reads the same on
+#     a page in any encoding, whatever charset (if any) the web server sends with the file
 # Installs web/node_modules with `npm ci` only when it is missing or the lock file changed.
 # Safe to run any time; prints nothing when all is well.
 set -euo pipefail
@@ -26,7 +28,14 @@ fi
 mkdir -p web/dist
 for file in web/node_modules/socket.io-client/dist/socket.io.min.js \
             web/node_modules/socket.io-client/dist/socket.io.min.js.map \
-            web/src/clinic-chat.js web/src/clinic-chat.css; do
+            web/src/clinic-chat.css; do
   target="web/dist/$(basename "$file")"
   cmp -s "$file" "$target" || cp "$file" "$target"
 done
+node -e '
+  const fs = require("fs");
+  const [source, target] = process.argv.slice(1);
+  const ascii = fs.readFileSync(source, "utf8").replace(/[^\x00-\x7f]/g,
+    (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  if (!fs.existsSync(target) || fs.readFileSync(target, "utf8") !== ascii) fs.writeFileSync(target, ascii);
+' web/src/clinic-chat.js web/dist/clinic-chat.js
