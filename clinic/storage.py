@@ -1,10 +1,18 @@
-"""Consultation requests: stored exactly once, never lost.
+"""Visitor requests, consultation requests and call-back requests: stored exactly once, never lost.
 
-`RequestStore.submit` writes a request to the database in one transaction, once per idempotency
-key. When the database cannot be used, the request is appended to a spool file (one JSON line,
-fsynced) with the reference code the visitor is shown, and `replay_spool` writes it later: before
-every submit, from a background retry while the spool has entries, and from
-`scripts/replay_spool.py`. The same code works with SQLite and PostgreSQL (DATABASE_URL).
+Each kind has its own table and statuses (`KINDS`): a consultation request (the booking form,
+consultation_requests: new -> contacted -> booked -> closed) and a call-back request (someone
+asked to be phoned, callback_requests: new -> called -> closed, urgent after a crisis response).
+A call-back is never stored as a consultation. Reference codes come from one generator and are
+unique across both kinds, so staff look a code up once.
+
+`RequestStore.submit` writes a request of either kind to the database in one transaction, once per
+idempotency key. When the database cannot be used, the request is appended to a spool file (one
+JSON line naming its kind, fsynced) with the reference code the visitor is shown, and
+`replay_spool` writes it later: before every submit, from a background retry while the spool has
+entries, and from `scripts/replay_spool.py`. Staff are told of each new request once it is stored;
+an urgent call-back is announced at once, even while it waits in the spool. The same code works
+with SQLite and PostgreSQL (DATABASE_URL).
 """
 import fcntl
 import json
@@ -18,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, ClassVar, Dict, Iterator, List, Optional, Tuple, Type, Union
 
 from sqlalchemy import (
     JSON,
@@ -42,7 +50,10 @@ from clinic.notifier import Notifier, notifier_from_env
 
 logger = logging.getLogger(__name__)
 
-STATUSES = ("new", "contacted", "booked", "closed")
+STATUSES = ("new", "contacted", "booked", "closed")  # consultation requests
+CALLBACK_STATUSES = ("new", "called", "closed")
+# What a call-back is about: a button choice, never health details. None when the visitor skipped it.
+CALLBACK_TOPICS = ("booking", "treatment_question", "billing", "other")
 REFERENCE_PREFIX = "TC-"
 # No 0/O, 1/I/L: a code read out over the phone is not misheard.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -64,9 +75,19 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _check_request(request: Any) -> None:
+    """The checks every kind of request makes of itself."""
+    if not request.idempotency_key or len(request.idempotency_key) > MAX_KEY_LENGTH:
+        raise ValueError(f"idempotency_key must have 1 to {MAX_KEY_LENGTH} characters")
+    if request.phone is not None and not E164.fullmatch(request.phone):
+        raise ValueError("phone must be in E.164 format (+15095550100) or None")
+
+
 @dataclass(frozen=True)
 class ConsultationRequest:
     """What the booking form collected, as the visitor confirmed it."""
+
+    kind: ClassVar[str] = "consultation"
 
     idempotency_key: str
     conversation_id: str
@@ -79,11 +100,57 @@ class ConsultationRequest:
     email: Optional[str] = None
     preferred_times_parsed: Any = None  # anything JSON can hold
 
+    # Announced once stored, so that staff find it in the console.
+    announce_while_spooled: ClassVar[bool] = False
+
     def __post_init__(self) -> None:
-        if not self.idempotency_key or len(self.idempotency_key) > MAX_KEY_LENGTH:
-            raise ValueError(f"idempotency_key must have 1 to {MAX_KEY_LENGTH} characters")
-        if self.phone is not None and not E164.fullmatch(self.phone):
-            raise ValueError("phone must be in E.164 format (+15095550100) or None")
+        _check_request(self)
+
+    def announce(self, notifier: Notifier, reference_code: str) -> None:
+        notifier.notify_new_request(reference_code)
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """A visitor asked to be called back: who, how to reach them, when suits them, what about.
+
+    Urgent: asked for after a crisis response while nobody could join the chat; name and phone only,
+    to be called as soon as possible (preferred_times empty)."""
+
+    kind: ClassVar[str] = "callback"
+
+    idempotency_key: str
+    conversation_id: str
+    channel: str
+    language: str  # the conversation's: "en" or "es" ("en" while it was not yet clear)
+    full_name: str
+    phone: Optional[str] = None
+    email: Optional[str] = None
+    preferred_times: str = ""  # as typed; "" for "as soon as possible"
+    preferred_times_parsed: Any = None
+    topic: Optional[str] = None  # one of CALLBACK_TOPICS
+    urgent: bool = False
+
+    def __post_init__(self) -> None:
+        _check_request(self)
+        if not (self.phone or self.email):
+            raise ValueError("a call-back needs a phone number or an email address")
+        if self.urgent and not self.phone:
+            raise ValueError("an urgent call-back needs a phone number")
+        if self.topic is not None and self.topic not in CALLBACK_TOPICS:
+            raise ValueError(f"topic must be one of {', '.join(CALLBACK_TOPICS)} or None")
+
+    @property
+    def announce_while_spooled(self) -> bool:
+        """An urgent call-back cannot wait for the database: staff are told at once."""
+        return self.urgent
+
+    def announce(self, notifier: Notifier, reference_code: str) -> None:
+        link = settings.console_conversation_link(self.conversation_id)
+        notifier.notify_callback(reference_code, link, self.urgent)
+
+
+Request = Union[ConsultationRequest, CallbackRequest]
 
 
 @dataclass(frozen=True)
@@ -115,14 +182,14 @@ class UtcDateTime(TypeDecorator):
 Base = declarative_base()
 
 
-class ConsultationRequestRecord(Base):
-    __tablename__ = "consultation_requests"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN (" + ", ".join(f"'{status}'" for status in STATUSES) + ")",
-            name="ck_consultation_requests_status",
-        ),
+def status_check(table: str, statuses: Tuple[str, ...]) -> CheckConstraint:
+    return CheckConstraint(
+        "status IN (" + ", ".join(f"'{status}'" for status in statuses) + ")", name=f"ck_{table}_status"
     )
+
+
+class RequestColumns:
+    """The columns every kind of request has (each kind's table gets its own copy)."""
 
     id = Column(Integer, primary_key=True)
     reference_code = Column(String(16), nullable=False, unique=True)
@@ -136,18 +203,49 @@ class ConsultationRequestRecord(Base):
     email = Column(Text)
     preferred_times = Column(Text, nullable=False)
     preferred_times_parsed = Column(JSON(none_as_null=True))
-    help_with = Column(Text, nullable=False)
-    consent_to_contact = Column(Boolean, nullable=False)
     status = Column(String(16), nullable=False, default="new", index=True)
     staff_notes = Column(Text, nullable=False, default="")
 
     @classmethod
-    def from_request(
-        cls, request: ConsultationRequest, reference_code: str, created_at: datetime
-    ) -> "ConsultationRequestRecord":
+    def from_request(cls, request: Request, reference_code: str, created_at: datetime) -> Any:
         return cls(
             reference_code=reference_code, created_at=created_at, updated_at=created_at, **asdict(request)
         )
+
+
+class ConsultationRequestRecord(RequestColumns, Base):
+    __tablename__ = "consultation_requests"
+    __table_args__ = (status_check(__tablename__, STATUSES),)
+
+    help_with = Column(Text, nullable=False)
+    consent_to_contact = Column(Boolean, nullable=False)
+
+
+class CallbackRequestRecord(RequestColumns, Base):
+    """A call-back request: staff phone (or email) the visitor, then mark it called, then closed."""
+
+    __tablename__ = "callback_requests"
+    __table_args__ = (status_check(__tablename__, CALLBACK_STATUSES),)
+
+    language = Column(String(8), nullable=False)
+    topic = Column(String(32))
+    urgent = Column(Boolean, nullable=False, default=False, index=True)
+
+
+@dataclass(frozen=True)
+class RequestKind:
+    name: str  # as written in the spool
+    label: str  # in logs and errors
+    request_type: Type[Any]
+    record_type: Type[Any]
+    statuses: Tuple[str, ...]
+
+
+CONSULTATION = RequestKind(
+    "consultation", "consultation request", ConsultationRequest, ConsultationRequestRecord, STATUSES
+)
+CALLBACK = RequestKind("callback", "call-back request", CallbackRequest, CallbackRequestRecord, CALLBACK_STATUSES)
+KINDS: Dict[str, RequestKind] = {kind.name: kind for kind in (CONSULTATION, CALLBACK)}
 
 
 @dataclass(frozen=True)
@@ -157,22 +255,28 @@ class SpoolEntry:
     line: bytes
     reference_code: str
     created_at: datetime
-    request: ConsultationRequest
+    request: Request
+    announced: bool = False  # staff were told already (an urgent call-back): not again on replay
 
     @classmethod
-    def create(cls, request: ConsultationRequest, reference_code: str, created_at: datetime) -> "SpoolEntry":
-        data = {"reference_code": reference_code, "created_at": created_at.isoformat(), "request": asdict(request)}
+    def create(cls, request: Request, reference_code: str, created_at: datetime, announced: bool) -> "SpoolEntry":
+        data = {
+            "kind": request.kind, "reference_code": reference_code, "created_at": created_at.isoformat(),
+            "announced": announced, "request": asdict(request),
+        }
         # ensure_ascii: the line is plain ASCII, and no character in the data can break it in two.
-        return cls(json.dumps(data).encode("ascii") + b"\n", reference_code, created_at, request)
+        return cls(json.dumps(data).encode("ascii") + b"\n", reference_code, created_at, request, announced)
 
     @classmethod
     def parse(cls, line: bytes) -> "SpoolEntry":
-        """Raises ValueError, KeyError or TypeError for a line that does not hold a whole request."""
+        """Raises ValueError, KeyError or TypeError for a line that does not hold a whole request.
+        A line without a kind (written before call-backs existed) is a consultation request."""
         data = json.loads(line)
         created_at = datetime.fromisoformat(data["created_at"])
         if not isinstance(data["reference_code"], str) or created_at.tzinfo is None:
             raise ValueError("malformed spool entry")
-        return cls(_whole_line(line), data["reference_code"], created_at, ConsultationRequest(**data["request"]))
+        request = KINDS[data.get("kind", CONSULTATION.name)].request_type(**data["request"])
+        return cls(_whole_line(line), data["reference_code"], created_at, request, data.get("announced") is True)
 
 
 class ReferenceCodeTaken(Exception):
@@ -199,15 +303,16 @@ class RequestStore:
 
     # ---- visitors
 
-    def submit(self, request: ConsultationRequest) -> SubmitResult:
-        """Stores the request once per idempotency key; spools it when the database cannot be used."""
+    def submit(self, request: Request) -> SubmitResult:
+        """Stores the request (of any kind, in its own table) once per idempotency key; spools it
+        when the database cannot be used."""
         self.replay_spool()
         try:
             reference_code, duplicate = self._insert(request)
         except (SQLAlchemyError, ReferenceCodeTaken) as error:
             return self._spool(request, error)
         if not duplicate:
-            self._notify(reference_code)
+            self._notify(request, reference_code)
         return SubmitResult(reference_code, stored=True, duplicate=duplicate)
 
     # ---- operations
@@ -216,14 +321,14 @@ class RequestStore:
         """Writes the spooled requests to the database; returns how many rows were written."""
         if not self._spool_has_entries():
             return 0
-        written: List[str] = []
+        written: List[SpoolEntry] = []
         with self._spool_locked():
             entries, corrupt = self._read_spool()
             kept: List[bytes] = []
             for index, entry in enumerate(entries):
                 try:
                     if self._write_row(entry.request, entry.reference_code, entry.created_at) is None:
-                        written.append(entry.reference_code)
+                        written.append(entry)
                 except UNAVAILABLE as error:
                     if index == 0:
                         logger.warning("Database still unavailable (%s); the spool is kept as it is", _describe(error))
@@ -232,7 +337,8 @@ class RequestStore:
                     break
                 except (SQLAlchemyError, ReferenceCodeTaken) as error:
                     logger.error(
-                        "Spooled consultation request %s cannot be written (%s); it stays in %s for staff to check",
+                        "Spooled %s %s cannot be written (%s); it stays in %s for staff to check",
+                        KINDS[entry.request.kind].label,
                         entry.reference_code,
                         _describe(error),
                         self.spool_path,
@@ -246,10 +352,11 @@ class RequestStore:
                     self.corrupt_path,
                 )
             self._replace_spool(kept)
-        for reference_code in written:
-            self._notify(reference_code)
+        for entry in written:
+            if not entry.announced:
+                self._notify(entry.request, entry.reference_code)
         if written:
-            logger.info("Wrote %d spooled consultation request(s) to the database", len(written))
+            logger.info("Wrote %d spooled request(s) to the database", len(written))
         return len(written)
 
     def spooled_count(self) -> int:
@@ -263,29 +370,31 @@ class RequestStore:
 
     # ---- staff
 
-    def get(self, reference_code: str) -> Optional[ConsultationRequestRecord]:
-        with self._session() as session:
-            return self._find(session, reference_code)
+    # Each takes the kind's name: "consultation" (the default, ConsultationRequestRecord) or
+    # "callback" (CallbackRequestRecord).
 
-    def list_requests(self, status: Optional[str] = None, limit: int = 100) -> List[ConsultationRequestRecord]:
+    def get(self, reference_code: str, kind: str = CONSULTATION.name) -> Optional[Any]:
+        with self._session() as session:
+            return self._find(session, KINDS[kind].record_type, reference_code)
+
+    def list_requests(self, status: Optional[str] = None, limit: int = 100, kind: str = CONSULTATION.name) -> List[Any]:
         """Newest first, optionally only those with `status`."""
-        query = select(ConsultationRequestRecord).order_by(
-            ConsultationRequestRecord.created_at.desc(), ConsultationRequestRecord.id.desc()
-        )
+        record_type = KINDS[kind].record_type
+        query = select(record_type).order_by(record_type.created_at.desc(), record_type.id.desc())
         if status is not None:
-            query = query.where(ConsultationRequestRecord.status == _checked_status(status))
+            query = query.where(record_type.status == _checked_status(status, KINDS[kind]))
         with self._session() as session:
             return list(session.scalars(query.limit(limit)))
 
     def update_status(
-        self, reference_code: str, status: str, notes: Optional[str] = None
-    ) -> ConsultationRequestRecord:
+        self, reference_code: str, status: str, notes: Optional[str] = None, kind: str = CONSULTATION.name
+    ) -> Any:
         """Sets the status (and replaces the staff notes when given). Raises LookupError for an unknown code."""
-        _checked_status(status)
+        _checked_status(status, KINDS[kind])
         with self._session() as session:
-            record = self._find(session, reference_code)
+            record = self._find(session, KINDS[kind].record_type, reference_code)
             if record is None:
-                raise LookupError(f"No consultation request {reference_code}")
+                raise LookupError(f"No {KINDS[kind].label} {reference_code}")
             record.status = status
             if notes is not None:
                 record.staff_notes = notes
@@ -309,7 +418,7 @@ class RequestStore:
                 Base.metadata.create_all(self._engine)
                 self._schema_ready = True
 
-    def _insert(self, request: ConsultationRequest) -> Tuple[str, bool]:
+    def _insert(self, request: Request) -> Tuple[str, bool]:
         """Returns (reference code, duplicate)."""
         created_at = utc_now()
         for _ in range(REFERENCE_ATTEMPTS):
@@ -321,43 +430,51 @@ class RequestStore:
             return (existing, True) if existing else (reference_code, False)
         raise ReferenceCodeTaken(f"{REFERENCE_ATTEMPTS} generated reference codes in a row were taken")
 
-    def _write_row(self, request: ConsultationRequest, reference_code: str, created_at: datetime) -> Optional[str]:
-        """Inserts the request in one transaction and returns None; when its idempotency key is
-        stored already (the unique constraint decides, also between concurrent submits), writes
-        nothing and returns that row's reference code."""
-        record = ConsultationRequestRecord.from_request(request, reference_code, created_at)
+    def _write_row(self, request: Request, reference_code: str, created_at: datetime) -> Optional[str]:
+        """Inserts the request into its kind's table in one transaction and returns None; when its
+        idempotency key is stored already (the unique constraint decides, also between concurrent
+        submits), writes nothing and returns that row's reference code."""
+        record_type = KINDS[request.kind].record_type
         with self._session() as session:
-            session.add(record)
+            existing = session.scalar(
+                select(record_type.reference_code).where(record_type.idempotency_key == request.idempotency_key)
+            )
+            if existing:
+                return existing
+            # One code names one request, whatever its kind (each table's unique constraint covers its own).
+            if any(self._find(session, kind.record_type, reference_code) for kind in KINDS.values()):
+                raise ReferenceCodeTaken(reference_code)
+            session.add(record_type.from_request(request, reference_code, created_at))
             try:
                 session.commit()
                 return None
             except IntegrityError:
                 session.rollback()
                 existing = session.scalar(
-                    select(ConsultationRequestRecord.reference_code).where(
-                        ConsultationRequestRecord.idempotency_key == request.idempotency_key
-                    )
+                    select(record_type.reference_code).where(record_type.idempotency_key == request.idempotency_key)
                 )
                 if existing:
                     return existing
-                if self._find(session, reference_code) is not None:
+                if self._find(session, record_type, reference_code) is not None:
                     raise ReferenceCodeTaken(reference_code) from None
                 raise
 
     @staticmethod
-    def _find(session: Session, reference_code: str) -> Optional[ConsultationRequestRecord]:
-        return session.scalar(
-            select(ConsultationRequestRecord).where(ConsultationRequestRecord.reference_code == reference_code)
-        )
+    def _find(session: Session, record_type: Type[Any], reference_code: str) -> Optional[Any]:
+        return session.scalar(select(record_type).where(record_type.reference_code == reference_code))
 
-    def _notify(self, reference_code: str) -> None:
+    def _notify(self, request: Request, reference_code: str) -> bool:
+        """Tells staff; a failure is logged (the request is kept whatever happens) and returns False."""
         try:
-            self._notifier.notify_new_request(reference_code)
+            request.announce(self._notifier, reference_code)
+            return True
         except Exception:
             logger.exception(
-                "Could not notify staff of consultation request %s; it is stored and listed in the staff console",
+                "Could not notify staff of %s %s; it is kept and listed in the staff console",
+                KINDS[request.kind].label,
                 reference_code,
             )
+            return False
 
     # ---- spool
 
@@ -396,19 +513,27 @@ class RequestStore:
                 corrupt.append(_whole_line(line))
         return entries, corrupt
 
-    def _spool(self, request: ConsultationRequest, error: Exception) -> SubmitResult:
+    def _spool(self, request: Request, error: Exception) -> SubmitResult:
         with self._spool_locked():
             entries, _ = self._read_spool()
             existing = next(
-                (entry.reference_code for entry in entries if entry.request.idempotency_key == request.idempotency_key),
+                (
+                    entry.reference_code
+                    for entry in entries
+                    if entry.request.kind == request.kind and entry.request.idempotency_key == request.idempotency_key
+                ),
                 None,
             )
             if existing:
                 return SubmitResult(existing, stored=False, duplicate=True)
-            entry = SpoolEntry.create(request, new_reference_code(), utc_now())
+            reference_code = new_reference_code()
+            # Under the lock: the same request submitted again meanwhile is not announced twice.
+            announced = request.announce_while_spooled and self._notify(request, reference_code)
+            entry = SpoolEntry.create(request, reference_code, utc_now(), announced)
             _append_durably(self.spool_path, entry.line)
         logger.error(
-            "Could not store consultation request %s in the database (%s); kept in the spool %s for replay",
+            "Could not store %s %s in the database (%s); kept in the spool %s for replay",
+            KINDS[request.kind].label,
             entry.reference_code,
             _describe(error),
             self.spool_path,
@@ -462,9 +587,9 @@ def create_engine_for(database_url: str) -> Engine:
     return create_engine(database_url, future=True, pool_pre_ping=True, connect_args=connect_args)
 
 
-def _checked_status(status: str) -> str:
-    if status not in STATUSES:
-        raise ValueError(f"Unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+def _checked_status(status: str, kind: RequestKind = CONSULTATION) -> str:
+    if status not in kind.statuses:
+        raise ValueError(f"Unknown status {status!r}; expected one of {', '.join(kind.statuses)}")
     return status
 
 
