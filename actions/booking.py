@@ -7,21 +7,17 @@ questions and replies are domain responses with Spanish variations; the re-ask r
 import asyncio
 import logging
 import uuid
-from datetime import datetime
 from typing import Any, Dict, List, Optional, Text
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.availability import describe, parse_availability
-from actions.booking_fields import (
-    HELP_WITH_LABELS, HELP_WITH_LABELS_ES, Reason, check_consent, check_contact, check_help_with, check_name,
-    in_language, plain_text,
-)
+from actions.availability import describe
+from actions.booking_fields import HELP_WITH_LABELS, HELP_WITH_LABELS_ES, Reason, check_consent, check_help_with
 from actions.language import visitor_language
-from clinic.profile import clinic_timezone
+from actions.request_forms import MAX_FAILED_ATTEMPTS, ContactFormValidation, clinic_today  # noqa: F401 (re-exported)
 from clinic.storage import ConsultationRequest, get_store
 
 logger = logging.getLogger(__name__)
@@ -30,7 +26,6 @@ FORM_SLOTS = ["full_name", "contact", "preferred_times", "help_with", "consent_t
 # Slots filled on the side by validation, cleared together with the form's own.
 DERIVED_SLOTS = {"contact": ["phone", "email"], "preferred_times": ["preferred_times_parsed"]}
 BOOKING_STATE_SLOTS = ["booking_failed_attempts", "booking_stuck", "booking_id", "booking_field"]
-MAX_FAILED_ATTEMPTS = 3
 YES_OR_NO = Reason("Please answer yes or no.", "Por favor conteste sí o no.")
 # The summary's wording and buttons, per language.
 SUMMARY_WORDS = {
@@ -47,70 +42,17 @@ SUMMARY_BUTTONS = {
 }
 
 
-def clinic_today():
-    return datetime.now(clinic_timezone()).date()
-
-
 def cleared_booking_slots() -> List[EventType]:
     names = FORM_SLOTS + [s for derived in DERIVED_SLOTS.values() for s in derived] + BOOKING_STATE_SLOTS
     return [SlotSet(name, None) for name in names]
 
 
-class ValidateBookingForm(FormValidationAction):
-    """Checks each answer; a bad one gets a clear reason and is asked again, three in a row offer a person."""
+class ValidateBookingForm(ContactFormValidation):
+    """Checks each answer; a bad one gets a clear reason and is asked again, three in a row offer a person.
+    Name, contact and days/times are checked as in every form that asks them (actions/request_forms.py)."""
 
     def name(self) -> Text:
         return "validate_booking_form"
-
-    async def required_slots(
-        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[Text]:
-        # An empty list ends the form; action_booking_summary then offers a person.
-        return [] if tracker.get_slot("booking_stuck") else domain_slots
-
-    def rejected(self, slot: str, reason: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
-        failures = dict(tracker.get_slot("booking_failed_attempts") or {})
-        failures[slot] = failures.get(slot, 0) + 1
-        if failures[slot] >= MAX_FAILED_ATTEMPTS:
-            return {slot: None, "booking_failed_attempts": {}, "booking_stuck": True}
-        if reason:
-            dispatcher.utter_message(text=in_language(reason, visitor_language(tracker)))
-        return {slot: None, "booking_failed_attempts": failures}
-
-    @staticmethod
-    def accepted(slot: str, tracker: Tracker, values: Dict[Text, Any]) -> Dict[Text, Any]:
-        failures = dict(tracker.get_slot("booking_failed_attempts") or {})
-        failures.pop(slot, None)
-        return {**values, "booking_failed_attempts": failures}
-
-    async def validate_full_name(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        checked = check_name(value)
-        if checked.problem:
-            return self.rejected("full_name", checked.problem, dispatcher, tracker)
-        return self.accepted("full_name", tracker, {"full_name": checked.value})
-
-    async def validate_contact(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        contact = check_contact(value)
-        if contact.problem:
-            return self.rejected("contact", contact.problem, dispatcher, tracker)
-        shown = " and ".join(part for part in (contact.phone, contact.email) if part)
-        return self.accepted("contact", tracker, {"contact": shown, "phone": contact.phone, "email": contact.email})
-
-    async def validate_preferred_times(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        # Kept as typed but without control characters, and read as kept: checked again, it reads the same.
-        text = plain_text(value)
-        availability = parse_availability(text, clinic_today(), visitor_language(tracker))
-        if availability.problem:
-            return self.rejected("preferred_times", availability.problem, dispatcher, tracker)
-        return self.accepted(
-            "preferred_times", tracker, {"preferred_times": text, "preferred_times_parsed": availability.windows}
-        )
 
     async def validate_help_with(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
