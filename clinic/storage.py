@@ -578,6 +578,58 @@ class RequestStore:
                     self._retry_thread = None
                     return
 
+    # ---- notes on a request already sent (the visitor's changes and cancellation asks)
+
+    def add_note(self, reference_code: str, kind: str, text: str, conversation_id: str) -> "NoteResult":
+        """Adds a note from the visitor to the consultation request `reference_code`: what to change
+        (kind "change") or a request to cancel it (kind "cancel"), with the time it was added. The
+        request itself, its status included, is left as it is: staff read the note and decide.
+
+        The same note on the same request is stored once (added=False the second time): a repeated
+        message or a retried action adds nothing. Writes any spooled requests first, so that a
+        request sent while the database was down can take notes once it is back. Raises LookupError
+        when there is no such consultation request (yet), and SQLAlchemy's errors when the database
+        cannot be used; nothing is spooled for a note."""
+        if kind not in NOTE_KINDS:
+            raise ValueError(f"Unknown note kind {kind!r}; expected one of {', '.join(NOTE_KINDS)}")
+        if not text or len(text) > MAX_NOTE_LENGTH:
+            raise ValueError(f"a note must have 1 to {MAX_NOTE_LENGTH} characters")
+        self.replay_spool()
+        key = note_key(reference_code, kind, text)
+        with self._session() as session:
+            request_id = session.scalar(
+                select(ConsultationRequestRecord.id).where(ConsultationRequestRecord.reference_code == reference_code)
+            )
+            if request_id is None:
+                raise LookupError(f"No consultation request {reference_code}")
+            if session.scalar(select(RequestNote.id).where(RequestNote.idempotency_key == key)) is not None:
+                return NoteResult(added=False)
+            session.add(
+                RequestNote(
+                    reference_code=reference_code, kind=kind, text=text, conversation_id=conversation_id,
+                    created_at=utc_now(), idempotency_key=key,
+                )
+            )
+            try:
+                session.commit()
+            except IntegrityError:  # the same note, added at the same moment by another worker
+                session.rollback()
+                if session.scalar(select(RequestNote.id).where(RequestNote.idempotency_key == key)) is None:
+                    raise
+                return NoteResult(added=False)
+        logger.info("Added a %s note to consultation request %s", kind, reference_code)
+        return NoteResult(added=True)
+
+    def notes(self, reference_code: str) -> List["RequestNote"]:
+        """The visitor's notes on a request, oldest first."""
+        query = (
+            select(RequestNote)
+            .where(RequestNote.reference_code == reference_code)
+            .order_by(RequestNote.created_at, RequestNote.id)
+        )
+        with self._session() as session:
+            return list(session.scalars(query))
+
 
 def create_engine_for(database_url: str) -> Engine:
     """Connects lazily: creating the engine succeeds even when the database is unreachable."""
@@ -645,3 +697,41 @@ def get_store() -> RequestStore:
                 retry_seconds=float(settings.get("BOOKING_SPOOL_RETRY_SECONDS")),
             )
         return _store
+
+
+# ---- notes on a request already sent: "can we do Thursday instead", "please cancel it". One row per
+# note, in a table of its own (created by create_all like the others, also in an existing database).
+NOTE_KINDS = ("change", "cancel")
+MAX_NOTE_LENGTH = 500
+
+
+class RequestNote(Base):
+    """A note the visitor added in the chat to a request already sent: what to change, or a request
+    to cancel it. The request's own row (and status) is not touched: staff read the notes and decide."""
+
+    __tablename__ = "request_notes"
+    __table_args__ = (
+        CheckConstraint("kind IN (" + ", ".join(f"'{kind}'" for kind in NOTE_KINDS) + ")", name="ck_request_notes_kind"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    reference_code = Column(String(16), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)
+    text = Column(Text, nullable=False)
+    conversation_id = Column(Text, nullable=False)
+    created_at = Column(UtcDateTime, nullable=False)
+    # the same note on the same request is stored once (note_key)
+    idempotency_key = Column(String(MAX_KEY_LENGTH), nullable=False, unique=True)
+
+
+@dataclass(frozen=True)
+class NoteResult:
+    added: bool  # False: this note was on the request already, nothing was written
+
+
+def note_key(reference_code: str, kind: str, text: str) -> str:
+    """One key per request, kind and text (compared without case and extra spaces)."""
+    import hashlib
+
+    digest = hashlib.sha256(" ".join(text.lower().split()).encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{reference_code}:{kind}:{digest}"
