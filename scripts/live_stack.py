@@ -19,7 +19,8 @@ from typing import Dict, List
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 VENV_BIN = PROJECT_DIR / ".venv" / "bin"
-STARTUP_SECONDS = 180
+# Generous: on a busy 2-core machine two replicas loading their models at once took over 3 minutes.
+STARTUP_SECONDS = 480
 
 
 def free_port() -> int:
