@@ -106,7 +106,7 @@ class ActionBookingSummary(Action):
     ) -> List[EventType]:
         if tracker.get_slot("booking_stuck"):
             dispatcher.utter_message(response="utter_booking_offer_person")
-            return [SlotSet("booking_stuck", None), SlotSet("handoff_reason", "booking_stuck")]
+            return [SlotSet("booking_stuck", None), SlotSet("handoff_reason", "booking_stuck")] + earlier_request_in_view(tracker)
         language = "es" if visitor_language(tracker) == "es" else "en"
         dispatcher.utter_message(text=summary_text(tracker), buttons=[dict(b) for b in SUMMARY_BUTTONS[language]])
         return [] if tracker.get_slot("booking_id") else [SlotSet("booking_id", uuid.uuid4().hex)]
@@ -148,7 +148,9 @@ class ActionSubmitBooking(Action):
         result = await asyncio.to_thread(get_store().submit, request)
         response = "utter_booking_saved" if result.stored else "utter_booking_saved_later"
         dispatcher.utter_message(response=response, full_name=request.full_name, booking_reference=result.reference_code)
-        return cleared_booking_slots() + [SlotSet("booking_reference", result.reference_code)]
+        # When to expect contact: the clinic profile's response time and phone, when set (domain.yml).
+        dispatcher.utter_message(response="utter_booking_next_steps")
+        return cleared_booking_slots() + remembered_request(tracker, request, result.reference_code, result.stored)
 
 
 class ActionChangeBooking(Action):
@@ -181,4 +183,51 @@ class ActionCancelBooking(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         dispatcher.utter_message(response="utter_booking_cancelled")
-        return [ActiveLoop(None), SlotSet("requested_slot", None)] + cleared_booking_slots()
+        return [ActiveLoop(None), SlotSet("requested_slot", None)] + cleared_booking_slots() + earlier_request_in_view(tracker)
+
+
+# ---- the requests sent in this conversation (issue "Asking for a person reaches a person"; what is
+# done with them afterwards is in actions/after_booking.py)
+
+
+def sent_requests(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The consultation requests sent in this conversation, oldest first, as `booking_requests` keeps
+    them: {reference, preferred_times, stored, noted, cancel_asked}; no name, contact or health details.
+    A conversation from before that slot existed has its last reference code only."""
+    kept = tracker.get_slot("booking_requests")
+    requests = [dict(item) for item in kept if isinstance(item, dict) and isinstance(item.get("reference"), str)] \
+        if isinstance(kept, list) else []
+    reference = tracker.get_slot("booking_reference")
+    if not requests and isinstance(reference, str) and reference:
+        requests = [{"reference": reference, "preferred_times": None, "stored": True}]
+    return requests
+
+
+def remembered_request(
+    tracker: Tracker, request: ConsultationRequest, reference_code: str, stored: bool
+) -> List[EventType]:
+    """Remembers a sent request: its reference code, and that it is the latest word (booking_submitted)."""
+    requests = sent_requests(tracker)
+    if all(item["reference"] != reference_code for item in requests):  # the same confirmation again: kept once
+        requests.append(
+            {"reference": reference_code, "preferred_times": request.preferred_times, "stored": stored,
+             "noted": False, "cancel_asked": False}
+        )
+    return [
+        SlotSet("booking_reference", reference_code),
+        SlotSet("booking_requests", requests),
+        SlotSet("booking_submitted", True),
+    ]
+
+
+def another_request_started() -> List[EventType]:
+    """For a flow that starts another request (a new booking for someone else, the call-back form):
+    until it ends, "cancel" and "change" concern it, not the sent consultation request, so that the
+    rules of data/rules/after_booking.yml (conditioned on booking_submitted) do not overrule its own."""
+    return [SlotSet("booking_submitted", None)]
+
+
+def earlier_request_in_view(tracker: Tracker) -> List[EventType]:
+    """When such a flow ends (sent, stopped or stuck): a consultation request sent earlier in the
+    conversation is the latest word again, so that asking to book again names it."""
+    return [SlotSet("booking_submitted", True)] if sent_requests(tracker) else []

@@ -249,3 +249,42 @@ def check_consent(text: Optional[str]) -> Optional[bool]:
     if words and words[0] in LEADING_NO and not any(word in LEADING_YES for word in words[1:]):
         return False
     return None
+
+
+# ---- a change to a request already sent (booking_note_form): kept as typed, as a note for staff
+MAX_NOTE_LENGTH = 500
+NO_NOTE = Reason(
+    "I didn't get what to change. Please tell me in a sentence, for example \"Thursday afternoon instead\" "
+    "or \"my new number is 509-555-0147\".",
+    "No entendí qué quiere cambiar. Por favor dígamelo en una frase, por ejemplo \"mejor el jueves en la tarde\" "
+    "o \"mi número nuevo es 509-555-0147\".",
+)
+NOTE_TOO_LONG = Reason(
+    f"That's longer than I can add as a note (up to {MAX_NOTE_LENGTH} characters). "
+    "Please put the change in a sentence or two.",
+    f"Eso es más largo de lo que puedo agregar como nota (máximo {MAX_NOTE_LENGTH} caracteres). "
+    "Por favor escriba el cambio en una o dos frases.",
+)
+NOTE_UNREADABLE = Reason(
+    "Some characters in that message couldn't be read. Could you type the change again?",
+    "No pude leer algunos caracteres de ese mensaje. ¿Podría escribir el cambio de nuevo?",
+)
+# Answers that say nothing to change ("ok", "yes"): asked again rather than stored as a note.
+NOT_A_NOTE = {"ok", "okay", "yes", "no", "sure", "thanks", "thank you", "hi", "hello", "idk", "nothing", "n/a",
+              "si", "claro", "gracias", "hola", "nada", "no se", "bueno", "okey", "va", "sale"}
+
+
+def check_note(text: Optional[str]) -> Checked:
+    """What to change on a sent request: any sentence with letters or digits, up to MAX_NOTE_LENGTH.
+    Text with characters that could not be decoded (lone surrogates, U+FFFD) is asked again rather
+    than stored with pieces missing."""
+    if not isinstance(text, str):
+        return Checked(problem=NO_NOTE)
+    if "\ufffd" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
+        return Checked(problem=NOTE_UNREADABLE)
+    note = plain_text(text)
+    if len(note) > MAX_NOTE_LENGTH:
+        return Checked(problem=NOTE_TOO_LONG)
+    if not any(ch.isalnum() for ch in note) or re.sub(r"[^\w\s/]", "", folded(note)).strip() in NOT_A_NOTE:
+        return Checked(problem=NO_NOTE)
+    return Checked(value=note)

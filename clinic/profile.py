@@ -34,6 +34,9 @@ SLOT_FOR_KEY = {
     "clinic_referral_policy": "referral_policy",
     "clinic_visit_length": "visit_length",
     "clinic_data_retention": "data_retention",
+    # the booking confirmation: when the team gets in touch, and the number to call meanwhile
+    "clinic_response_time": "response_time",
+    "clinic_phone": "phone",
 }
 
 
