@@ -319,7 +319,7 @@ def outermost(frame, part) -> List:
 def profile_visit(assistant: LiveAssistant, model_path: str) -> Optional[Profile]:
     """One whole visit through Rasa's own request path, in this process, under pyinstrument.
 
-    Same model, endpoints.yml (the live stack's SQLite tracker store and action server) and
+    Same model, endpoints.env.yml (the live stack's SQLite tracker store and action server) and
     message handling as the server, minus the HTTP channel. None if pyinstrument is not installed.
     """
     try:
@@ -339,11 +339,12 @@ def profile_visit(assistant: LiveAssistant, model_path: str) -> Optional[Profile
     for extension in (action_calls, button_payloads, message_guard):
         extension.install()
 
-    os.environ.update({name: assistant.env[name] for name in ("TRACKER_DB_PATH", "ACTION_ENDPOINT_URL")})
+    names = ("TRACKER_DB_PATH", "ACTION_ENDPOINT_URL", "ACTION_SERVER_TOKEN")
+    os.environ.update({name: assistant.env[name] for name in names})
     script = visitor_script(random.Random(2), faq_questions(), 0)
 
     async def visit() -> Profile:
-        agent = await load_agent(model_path=model_path, endpoints=AvailableEndpoints.read_endpoints("endpoints.yml"))
+        agent = await load_agent(model_path=model_path, endpoints=AvailableEndpoints.read_endpoints("endpoints.env.yml"))
         await agent.handle_message(UserMessage("hello", CollectingOutputChannel(), f"bench-profile-warmup-{time.time()}"))
         sender = f"bench-profile-{time.time()}"
         with Profiler(async_mode="enabled") as profiler:

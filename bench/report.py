@@ -157,7 +157,7 @@ def profile_section(profile: Optional[Profile]) -> str:
     per_message = lambda seconds: f"{seconds / profile.messages * 1000:.0f}"  # noqa: E731
     lines = [
         f"One visitor's whole conversation ({profile.messages} messages) through Rasa's own message handling "
-        f"in the benchmark process under pyinstrument {__version__}: the same model, `endpoints.yml` (the running "
+        f"in the benchmark process under pyinstrument {__version__}: the same model, `endpoints.env.yml` (the running "
         f"stack's SQLite tracker store and action server), minus the HTTP channel; one message at a time. "
         f"{per_message(profile.seconds)} ms per message in all.\n",
         "| part | ms per message | share |",
@@ -373,8 +373,8 @@ encoder is deterministic: no figure changes, the folds just train faster).
 
 ## Serving
 
-The production stack started by `scripts/live_stack.start`: action server and `rasa run` with `endpoints.yml`
-(SQLite tracker store) and `credentials.yml` (REST, socket.io), on loopback. A load generator in the benchmark
+The production stack started by `scripts/live_stack.start`: action server and `rasa run` with `endpoints.env.yml`
+(SQLite tracker store) and `credentials.env.yml` (REST, socket.io), on loopback. A load generator in the benchmark
 process (asyncio; aiohttp for REST, python-socketio polling clients with the widget's Origin for socket.io)
 simulates visitors, each holding a whole conversation: a greeting, 3-5 held-out FAQ questions, then a booking
 (`/book_consultation`, a name, a 509-555-01xx phone, "weekday mornings", `/inform{{"help_with": "anxiety"}}`, consent

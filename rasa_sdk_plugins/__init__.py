@@ -2,14 +2,24 @@
 
 The action server (`rasa run actions`) only listens on a private address, and answers only the
 Rasa server: every request but GET /health must carry the shared secret ACTION_SERVER_TOKEN
-(endpoints.yml sends it as `Authorization: Bearer <secret>`, a header, so it never lands in an
-access log), or it gets a 401 before anything is read or run. It still answers bad input clearly:
-a call that is not an action call of Rasa's shape gets a 400 saying what is wrong, headers over
-8 KiB a 431, a body over ACTION_SERVER_MAX_REQUEST_BYTES a 413, any other refusal of Sanic's its
-own 4xx, and an unexpected error a 500 that does not echo the request back (rasa_sdk's own handler
-returns the whole tracker, personal data included, in the error body).
+(endpoints.env.yml and endpoints.production.yml send it as `Authorization: Bearer <secret>`, a
+header, so it never lands in an access log), or it gets a 401 before anything is read or run.
+`make run`, `make actions`, Docker and the tests always set the secret (scripts/with_env.py
+generates one into the data folder; docker-compose.yml requires one).
+
+Plain `rasa run actions` in the project folder, with no ACTION_SERVER_TOKEN in the environment or
+.env, pairs with plain `rasa shell`/`rasa run` (endpoints.yml sends no secret): it listens on
+127.0.0.1 (unless SANIC_HOST says otherwise), answers calls without a secret from this machine only
+(loopback addresses; any other caller gets the 401), and says so at start.
+
+It still answers bad input clearly: a call that is not an action call of Rasa's shape gets a 400
+saying what is wrong, headers over 8 KiB a 431, a body over ACTION_SERVER_MAX_REQUEST_BYTES a 413,
+any other refusal of Sanic's its own 4xx, and an unexpected error a 500 that does not echo the
+request back (rasa_sdk's own handler returns the whole tracker, personal data included, in the
+error body). rasa_server/extensions.py pins the rasa_sdk code this relies on.
 """
 import hmac
+import ipaddress
 import json
 import logging
 import os
@@ -34,6 +44,22 @@ def carries_secret(request: Request, secret: str) -> bool:
     """Whether the request carries the action server's secret (constant-time comparison)."""
     given = request.headers.get("Authorization") or ""
     return hmac.compare_digest(given.encode(), f"Bearer {secret}".encode())
+
+
+def from_this_machine(request: Request) -> bool:
+    """Whether the request's connection comes from a loopback address (the socket's peer, not a
+    forwarded header)."""
+    try:
+        address = ipaddress.ip_address(request.ip)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+def may_call(request: Request, secret: Optional[str]) -> bool:
+    """With a secret: the request carries it. Without (plain `rasa run actions`): from this machine."""
+    return carries_secret(request, secret) if secret else from_this_machine(request)
 
 
 def unread_request(request: Request) -> bool:
@@ -82,17 +108,27 @@ def read_action_call(request: Request, max_bytes: int) -> Any:
 class ActionServerInputChecks:
     @hookimpl
     def attach_sanic_app_extensions(self, app: Sanic) -> None:
-        from clinic import settings  # the action server's own package: .env and the generated secret
+        from clinic import settings  # the project's settings: importing them reads .env
 
         max_bytes = int(os.environ.get("ACTION_SERVER_MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES)
         app.config.REQUEST_MAX_SIZE = max_bytes
-        secret = settings.action_server_token()
+        # rasa_sdk reads SANIC_HOST after this hook (it binds 0.0.0.0 when unset): loopback unless set.
+        if not os.environ.get("SANIC_HOST"):
+            os.environ["SANIC_HOST"] = settings.DEFAULTS["SANIC_HOST"]
+        # Set (or from .env) for every start but plain `rasa run actions`; never generated here.
+        secret = os.environ.get("ACTION_SERVER_TOKEN") or None
+        if not secret:
+            logger.warning(
+                "ACTION_SERVER_TOKEN is not set: this action server answers calls without a secret, from this "
+                "machine only (plain `rasa run actions`, for plain `rasa shell`/`rasa run`). make run, make actions "
+                "and Docker set one."
+            )
 
         @app.on_request
         async def check_action_call(request: Request) -> Optional[HTTPResponse]:
             if unread_request(request) or request.path in OPEN_PATHS:
                 return None
-            if not carries_secret(request, secret):
+            if not may_call(request, secret):
                 logger.warning("Refused a request without the action server's secret (ACTION_SERVER_TOKEN).")
                 return response.json({"error": "This server answers the clinic assistant only."}, status=401)
             if request.method != "POST" or request.path != "/webhook" or body_left_unread(request):

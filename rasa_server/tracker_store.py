@@ -1,8 +1,14 @@
-"""Conversation storage in the Rasa server: fail loudly, and survive a database restart."""
-from typing import Any
+"""Conversation storage in the Rasa server: fail loudly, keep the local file private, and survive
+a database restart."""
+import os
+from pathlib import Path
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.domain import Domain
+
+DEFAULT_SQLITE_FILE = "var/tracker.db"  # relative to the project folder, where `rasa` commands run
 
 
 class ReconnectingSQLTrackerStore(SQLTrackerStore):
@@ -18,6 +24,25 @@ class ReconnectingSQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+
+class PrivateSQLiteTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store on a local SQLite file (endpoints.yml: plain `rasa` commands).
+
+    Its folder is made (0700) and the file created (0600, SQLite gives its journal the same mode)
+    before SQLAlchemy opens it: without scripts/with_env.py there is no umask 077, and on a fresh
+    checkout no data folder (Rasa's store would retry a file it cannot create every 5 s, forever).
+    """
+
+    def __init__(self, domain: Optional[Domain] = None, db: str = DEFAULT_SQLITE_FILE, **kwargs: Any) -> None:
+        path = Path(db)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        kwargs.pop("dialect", None)
+        super().__init__(domain=domain, dialect="sqlite", db=str(path), **kwargs)
 
 
 def _raise_instead_of_falling_back(self: FailSafeTrackerStore, error: Exception) -> None:

@@ -2,7 +2,7 @@
 on loopback, free ports.
 
 Started once per test session (model loading takes ~30 s) with its own data folder, the
-project's endpoints.yml and credentials.yml, the HTTP API behind a random token (starting with
+project's endpoints.env.yml and credentials.env.yml (as make run), the HTTP API behind a random token (starting with
 "-"), a random secret between the Rasa server and the action server, and the trained model in
 models/.
 """
@@ -108,7 +108,7 @@ def start(data_dir: Path, extra_env: Dict[str, str] = None) -> LiveAssistant:
         subprocess.Popen(
             [sys.executable, str(PROJECT_DIR / "scripts" / "rasa_run.py"),
              "--interface", "127.0.0.1", "--port", str(rasa_port),
-             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+             "--endpoints", "endpoints.env.yml", "--credentials", "credentials.env.yml"],
             cwd=PROJECT_DIR, env=env, stdout=private_log(rasa_log), stderr=subprocess.STDOUT,
         )
     )

@@ -1,7 +1,7 @@
 """Starts the Rasa server (`rasa run`) with its HTTP API on, behind the token, without the token
 ever appearing on a command line.
 
-Usage: python scripts/rasa_run.py [rasa run options, e.g. --port 5005 --endpoints endpoints.yml]
+Usage: python scripts/rasa_run.py [rasa run options, e.g. --port 5005 --endpoints endpoints.env.yml]
 
 `rasa run` reads the API token only from `--auth-token`, and a process's arguments are visible to
 every local user (`ps`, /proc/<pid>/cmdline). So this loads the environment as scripts/with_env.py

@@ -67,7 +67,7 @@ start actions "action server" "$ACTION_PORT" "http://127.0.0.1:$ACTION_PORT/heal
 # The API token is handed to Rasa inside its own process (scripts/rasa_run.py), never on a command line.
 start rasa "Rasa server" "$RASA_PORT" "http://127.0.0.1:$RASA_PORT/" \
   $PY scripts/rasa_run.py --interface 127.0.0.1 --port "$RASA_PORT" --cors $(echo "$ALLOWED_ORIGINS" | tr ',' ' ') \
-  --endpoints endpoints.yml --credentials credentials.yml
+  --endpoints endpoints.env.yml --credentials credentials.env.yml
 start web "demo website" "$WEB_PORT" "http://127.0.0.1:$WEB_PORT/" \
   env WEB_PORT="$WEB_PORT" RASA_PUBLIC_URL="http://127.0.0.1:$RASA_PORT" $WITH_ENV $PY scripts/serve_web.py
 if [ -d console ]; then

@@ -1,7 +1,8 @@
 """Run a command with the project's environment: `.env` loaded and every default filled in.
 
 Usage: python scripts/with_env.py rasa run actions ...
-Rasa expands ${VARIABLES} in endpoints.yml and credentials.yml; this makes sure they are all set.
+Rasa expands ${VARIABLES} in endpoints.env.yml, endpoints.production.yml and credentials.env.yml; this
+makes sure they are all set. (endpoints.yml and credentials.yml, for plain `rasa` commands, have none.)
 The command runs with umask 077 (its files are its user's alone) and the data folder made 0700.
 The Rasa server itself is started with scripts/rasa_run.py, which keeps the API token out of `ps`.
 """

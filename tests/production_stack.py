@@ -189,7 +189,7 @@ class ProductionStack:
         self.processes[f"rasa{replica}"] = subprocess.Popen(
             [PYTHON, str(PROJECT_DIR / "scripts" / "rasa_run.py"),
              "--interface", "127.0.0.1", "--port", str(self.rasa_ports[replica]),
-             "--endpoints", "endpoints.production.yml", "--credentials", "credentials.yml"],
+             "--endpoints", "endpoints.production.yml", "--credentials", "credentials.env.yml"],
             cwd=PROJECT_DIR, env=self.env, stdout=log.open("a"), stderr=subprocess.STDOUT,
         )
 

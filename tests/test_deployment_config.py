@@ -265,7 +265,7 @@ def test_rasa_uses_the_production_endpoints_and_several_replicas(services):
     rasa = services["rasa"]
     args = command(rasa)
     assert args[args.index("--endpoints") + 1] == "endpoints.production.yml"
-    assert args[args.index("--credentials") + 1] == "credentials.yml"
+    assert args[args.index("--credentials") + 1] == "credentials.env.yml"
     assert rasa["deploy"]["replicas"] >= 2
     assert "container_name" not in rasa  # a fixed name would forbid replicas
     env = environment(rasa)
@@ -307,7 +307,7 @@ def test_required_secrets_stop_compose_when_missing():
 
 
 def test_every_variable_is_documented_in_env_example():
-    texts = {path: (PROJECT_DIR / path).read_text() for path in ("docker-compose.yml", "endpoints.production.yml", "credentials.yml")}
+    texts = {path: (PROJECT_DIR / path).read_text() for path in ("docker-compose.yml", "endpoints.production.yml", "endpoints.env.yml", "credentials.env.yml")}
     assert undocumented_variables(texts, ENV_EXAMPLE_PATH.read_text()) == {}
 
 
@@ -385,6 +385,49 @@ def test_nginx_keeps_a_socketio_client_on_one_rasa_replica(nginx):
     assert headers[("Upgrade",)] == ["$http_upgrade"] and ("Connection",) in headers
     assert headers[("X-Forwarded-For",)] in (["$remote_addr"], ["$proxy_add_x_forwarded_for"])
     assert headers[("X-Forwarded-Proto",)] == ["$scheme"]
+
+
+# ---- plain `rasa` commands, make run and the tests
+
+def test_plain_rasa_commands_read_their_files_with_no_variable_set():
+    """endpoints.yml and credentials.yml, the files `rasa shell`, `rasa run` and `rasa interactive`
+    read by default: literal values (the defaults of clinic/settings.py), no secret."""
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.shared.utils.io import read_config_file
+
+    from clinic import settings
+
+    for name in ("endpoints.yml", "credentials.yml"):
+        text = (PROJECT_DIR / name).read_text()
+        assert "${" not in "\n".join(line.split("#")[0] for line in text.splitlines()), name
+    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
+    assert endpoints.action.url == settings.DEFAULTS["ACTION_ENDPOINT_URL"]
+    assert not endpoints.action.headers  # a plain action server without ACTION_SERVER_TOKEN: loopback only
+    assert endpoints.nlg.type == "rasa_server.nlg.FirstMatchResponseGenerator"
+    assert endpoints.tracker_store.type == "rasa_server.tracker_store.PrivateSQLiteTrackerStore"
+    assert PROJECT_DIR / endpoints.tracker_store.kwargs["db"] == PROJECT_DIR / "var" / "tracker.db"
+    credentials = read_config_file(str(PROJECT_DIR / "credentials.yml"))
+    socketio = credentials["channels.socketio.OriginCheckedSocketIOInput"]
+    assert socketio["allowed_origins"] == settings.DEFAULTS["ALLOWED_ORIGINS"]
+    assert set(credentials) == {"channels.rest.CheckedRestInput", "channels.socketio.OriginCheckedSocketIOInput"}
+
+
+def test_make_run_docker_and_the_tests_take_every_value_from_the_environment_and_send_the_secret():
+    for name in ("endpoints.env.yml", "endpoints.production.yml"):
+        endpoints = yaml.safe_load((PROJECT_DIR / name).read_text())
+        assert endpoints["action_endpoint"] == {
+            "url": "${ACTION_ENDPOINT_URL}", "headers": {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"},
+        }, name
+    assert yaml.safe_load((PROJECT_DIR / "endpoints.env.yml").read_text())["tracker_store"]["db"] == "${TRACKER_DB_PATH}"
+    everywhere = yaml.safe_load((PROJECT_DIR / "credentials.env.yml").read_text())
+    plain = yaml.safe_load((PROJECT_DIR / "credentials.yml").read_text())
+    assert set(plain) < set(everywhere)
+    assert everywhere["channels.socketio.OriginCheckedSocketIOInput"]["allowed_origins"] == "${ALLOWED_ORIGINS}"
+    for script in ("scripts/run.sh", "scripts/live_stack.py"):
+        text = (PROJECT_DIR / script).read_text()
+        assert "endpoints.env.yml" in text and "credentials.env.yml" in text, script
+        assert "endpoints.yml" not in text.replace("endpoints.env.yml", ""), script
+    assert "credentials.env.yml" in (PROJECT_DIR / "tests" / "production_stack.py").read_text()
 
 
 # ---- Dockerfile and .dockerignore

@@ -293,6 +293,23 @@ def test_rasas_payload_parser_warnings_lose_the_line_they_quote_whatever_its_ori
     assert "509-555-0199" not in logged(warning)
 
 
+# ---- the action server's secret (rasa_sdk_plugins/)
+def test_the_action_server_wants_its_secret_and_without_one_answers_this_machine_only():
+    from rasa_sdk_plugins import may_call
+
+    def request(ip: str, authorization: str = "") -> SimpleNamespace:
+        return SimpleNamespace(ip=ip, headers={"Authorization": authorization} if authorization else {})
+
+    assert may_call(request("10.0.0.5", "Bearer s3cret"), "s3cret")
+    assert not may_call(request("127.0.0.1"), "s3cret"), "with a secret, even this machine must carry it"
+    assert not may_call(request("127.0.0.1", "Bearer other"), "s3cret")
+    # Plain `rasa run actions` without ACTION_SERVER_TOKEN: loopback callers only.
+    for ip in ("127.0.0.1", "127.0.0.2", "::1", "::ffff:127.0.0.1"):
+        assert may_call(request(ip), None), ip
+    for ip in ("10.0.0.5", "192.168.1.20", "::ffff:10.0.0.5", "fe80::1", ""):
+        assert not may_call(request(ip, "Bearer anything"), None), ip
+
+
 # ---- responses in the visitor's language (rasa_server/nlg.py)
 def test_the_upstream_method_the_response_generator_replaces_is_unchanged():
     """FirstMatchResponseGenerator overrides Rasa's variation choice: an upgrade that changes it must be re-checked."""
@@ -328,6 +345,6 @@ def test_the_assistant_uses_the_response_generator_everywhere():
 
     import yaml
 
-    for name in ("endpoints.yml", "endpoints.production.yml"):
+    for name in ("endpoints.yml", "endpoints.env.yml", "endpoints.production.yml"):
         endpoints = yaml.safe_load((Path(__file__).resolve().parent.parent / name).read_text())
         assert endpoints["nlg"]["type"] == "rasa_server.nlg.FirstMatchResponseGenerator", name
