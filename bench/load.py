@@ -332,12 +332,13 @@ def profile_visit(assistant: LiveAssistant, model_path: str) -> Optional[Profile
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
     from rasa.core.utils import AvailableEndpoints
 
-    from rasa_server import action_calls, button_payloads, message_guard
+    from rasa_server import extensions
+    from rasa_server.message_guard import handle_message
 
-    # The server's own message path (rasa_server/), but with the NLU on the event loop: pyinstrument
-    # follows this thread only, and the worker thread changes where the NLU runs, not what it costs.
-    for extension in (action_calls, button_payloads, message_guard):
-        extension.install()
+    # The server's own message path (rasa_server/extensions.py, and each message through the guard
+    # as the channels hand it on), but with the NLU on the event loop: pyinstrument follows this
+    # thread only, and the worker thread changes where the NLU runs, not what it costs.
+    extensions.install(exclude={"nlu_thread"})
 
     names = ("TRACKER_DB_PATH", "ACTION_ENDPOINT_URL", "ACTION_SERVER_TOKEN")
     os.environ.update({name: assistant.env[name] for name in names})
@@ -345,11 +346,11 @@ def profile_visit(assistant: LiveAssistant, model_path: str) -> Optional[Profile
 
     async def visit() -> Profile:
         agent = await load_agent(model_path=model_path, endpoints=AvailableEndpoints.read_endpoints("endpoints.env.yml"))
-        await agent.handle_message(UserMessage("hello", CollectingOutputChannel(), f"bench-profile-warmup-{time.time()}"))
+        await handle_message(agent, UserMessage("hello", CollectingOutputChannel(), f"bench-profile-warmup-{time.time()}"))
         sender = f"bench-profile-{time.time()}"
         with Profiler(async_mode="enabled") as profiler:
             for text in script:
-                await agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender))
+                await handle_message(agent, UserMessage(text, CollectingOutputChannel(), sender))
         root = profiler.last_session.root_frame()
         totals = Counter({name: 0.0 for name in [*PROFILE_PARTS, "of which MiniLM encoder"]})
         part_times(root, totals)

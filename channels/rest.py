@@ -5,7 +5,7 @@ one shared conversation "default", and lets the caller name the input channel. T
 clear 400 instead, requires a sender, always records the channel as "rest", and answers 429 to an
 IP address over RATE_LIMIT_IP_PER_MINUTE (with the crisis line, as every refusal a visitor sees).
 The message itself is cleaned (invalid Unicode, control characters) by rasa_server.message_guard,
-which every channel's messages pass through.
+which every channel's messages pass through (a ChannelHandler is the connector's `on_new_message`).
 """
 import logging
 from typing import Any, Callable, Optional, Text
@@ -17,6 +17,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.webhook_guard import OnNewMessage
+from rasa_server.message_guard import ChannelHandler
 from rasa_server.rate_limit import client_ip, ip_limiter
 from rasa_server.refusals import refusal
 
@@ -55,7 +56,8 @@ class CheckedRestInput(RestInput):
         return self.name()
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        handler = ChannelHandler()  # in place of Rasa's on_new_message: rasa_server.message_guard
+        blueprint = handler.serving(super().blueprint(handler))
 
         @blueprint.on_request
         async def check_message_call(request: Request) -> Optional[HTTPResponse]:

@@ -6,20 +6,38 @@ carries it as its error's message, a message refused gets it as a bot message); 
 log line) messages that are not of the widget's shape.
 With several Rasa replicas, SOCKETIO_MESSAGE_QUEUE_URL (Redis) carries a message sent by any replica
 (a staff reply through the HTTP API, say) to the replica that holds the visitor's socket.
+
+The channel builds its own Socket.IO server and handlers (its `blueprint`, the extension point Rasa
+gives channels) instead of changing those of Rasa's SocketIOInput after the fact. They are Rasa
+3.6's, with these differences:
+- the origin check is on (Rasa passes cors_allowed_origins=[], which turns engineio's check off);
+- the message queue is the server's client manager, given when the server is made;
+- a session's room is joined with `await`: Rasa 3.6 calls enter_room without it, but the installed
+  python-socketio (5.18) made it a coroutine, so the room was never joined and the replies, sent to
+  that room, reached nobody (RasaHQ/rasa#13027, fix proposed in RasaHQ/rasa#13168);
+- connections and messages are checked and limited first, and messages go to
+  rasa_server.message_guard (ChannelHandler).
+rasa_server/extensions.py pins the source of Rasa's SocketIOInput.blueprint and of python-socketio's
+AsyncServer.enter_room, so that an upgrade of either is re-checked against this.
 """
-import asyncio
+import json
 import logging
 import re
+import uuid
 from typing import Any, Dict, Optional, Tuple
 
-from rasa.core.channels.channel import InputChannel
-from rasa.core.channels.socketio import SocketIOInput
-from sanic import Blueprint
+import rasa.core.channels.socketio as rasa_socketio
+from rasa.core.channels.channel import InputChannel, UserMessage, decode_bearer_token
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
 from channels.rest import TOO_MANY_FROM_THIS_ADDRESS, message_problem
 from channels.webhook_guard import OnNewMessage
+from rasa_server.message_guard import ChannelHandler
 from rasa_server.rate_limit import client_ip, ip_limiter
 from rasa_server.refusals import refusal
 
@@ -54,52 +72,66 @@ class OriginCheckedSocketIOInput(SocketIOInput):
         return channel
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
-        server = self.sio
-        # Rasa creates the server with cors_allowed_origins=[], which turns engineio's origin check
-        # off; None (no origins configured) means same-origin only.
-        server.eio.cors_allowed_origins = list(self.allowed_origins) or None
+        handler = ChannelHandler()  # in place of Rasa's on_new_message: rasa_server.message_guard
+        server = AsyncServer(
+            async_mode="sanic",
+            # None (no origins configured): same-origin only.
+            cors_allowed_origins=list(self.allowed_origins) or None,
+            client_manager=AsyncRedisManager(self.message_queue_url) if self.message_queue_url else None,
+        )
+        self.sio = server  # as Rasa's: get_output_channel sends through it
+        blueprint = handler.serving(
+            SocketBlueprint(server, self.socketio_path, "socketio_webhook", rasa_socketio.__name__)
+        )
 
-        def enter_room(sid: str, room: str, namespace: Optional[str] = None) -> asyncio.Task:
-            # Rasa 3.6 calls enter_room without await, but the installed python-socketio (5.18)
-            # made it a coroutine: un-awaited, the session's room is never joined and the replies,
-            # sent to that room, reach nobody.
-            return asyncio.ensure_future(AsyncServer.enter_room(server, sid, room, namespace))
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
 
-        server.enter_room = enter_room
-        if self.message_queue_url:
-            # Before the first connection, when python-socketio initialises its client manager.
-            manager = AsyncRedisManager(self.message_queue_url)
-            manager.set_server(server)
-            server.manager = manager
-        self._guard_handlers(server)
+        self._add_handlers(server, handler)
         return blueprint
 
-    def _guard_handlers(self, server: AsyncServer) -> None:
-        handlers = server.handlers[self.namespace or "/"]
-        rasa_connect, rasa_disconnect = handlers["connect"], handlers["disconnect"]
-        rasa_session_request, rasa_message = handlers["session_request"], handlers[self.user_message_evt]
+    def _accepts(self, auth: Optional[Dict]) -> bool:
+        """Rasa's check of a connection: with `jwt_key` set, a valid token in the auth data."""
+        if not self.jwt_key:
+            return True
+        token = auth.get("token") if auth else None
+        return bool(token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
+
+    def _add_handlers(self, server: AsyncServer, on_new_message: OnNewMessage) -> None:
+        namespace = self.namespace
         addresses: Dict[str, str] = {}
 
+        @server.on("connect", namespace=namespace)
         async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
             address = client_ip(environ["sanic.request"])
             if not ip_limiter().allow(address):
                 logger.warning("Refused a chat connection: %s is over its rate limit.", address)
                 raise ConnectionRefusedError(refusal(TOO_MANY_FROM_THIS_ADDRESS))
+            if not self._accepts(auth):
+                return False
             addresses[sid] = address
-            return await rasa_connect(sid, environ, auth)
+            logger.debug("User %s connected to socketIO endpoint.", sid)
+            return True
 
-        async def disconnect(sid: str) -> None:
+        @server.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str, reason: Any = None) -> None:
             addresses.pop(sid, None)
-            await rasa_disconnect(sid)
+            logger.debug("User %s disconnected from socketIO endpoint.", sid)
 
+        @server.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any) -> None:
             session_id = data.get("session_id") if isinstance(data, dict) else None
             if session_id is not None and not is_session_id(session_id):
                 logger.warning("Socket %s asked for a malformed session id: a new session is made instead.", sid)
-                data = {}
-            await rasa_session_request(sid, data if isinstance(data, dict) else {})
+                session_id = None
+            session_id = session_id or uuid.uuid4().hex
+            if self.session_persistence:
+                await server.enter_room(sid, session_id, namespace=namespace)
+            await server.emit("session_confirm", session_id, room=sid, namespace=namespace)
+            logger.debug("User %s connected to socketIO endpoint.", sid)
 
+        @server.on(self.user_message_evt, namespace=namespace)
         async def message(sid: str, data: Any) -> None:
             problem = message_event_problem(data)
             if problem:
@@ -108,11 +140,16 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             if not ip_limiter().allow(addresses.get(sid, sid)):
                 logger.warning("Refused a chat message from socket %s: its address is over its rate limit.", sid)
                 await server.emit(
-                    self.bot_message_evt, {"text": refusal(TOO_MANY_FROM_THIS_ADDRESS)}, room=sid, namespace=self.namespace
+                    self.bot_message_evt, {"text": refusal(TOO_MANY_FROM_THIS_ADDRESS)}, room=sid, namespace=namespace
                 )
                 return
-            await rasa_message(sid, data)
-
-        handlers.update({
-            "connect": connect, "disconnect": disconnect, "session_request": session_request, self.user_message_evt: message,
-        })
+            metadata = data.get(self.metadata_key, {})
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            await on_new_message(UserMessage(
+                data.get("message", ""),
+                SocketIOOutput(server, self.bot_message_evt),
+                data["session_id"] if self.session_persistence else sid,
+                input_channel=self.name(),
+                metadata=metadata,
+            ))

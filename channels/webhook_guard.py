@@ -1,8 +1,9 @@
 """Webhook authenticity for Rasa's messaging connectors.
 
-A channel whose secrets are empty stays registered (credentials.yml lists every channel) but
+A channel whose secrets are empty stays registered (credentials.env.yml lists every channel) but
 answers 403 to every webhook request. A configured channel answers 403 to a POST whose signature
-does not verify, before Rasa's handler sees it.
+does not verify, before Rasa's handler sees it. Its messages go to rasa_server.message_guard
+(a ChannelHandler is the `on_new_message` the Rasa connector gets).
 """
 import hmac
 import logging
@@ -12,6 +13,8 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from rasa_server.message_guard import ChannelHandler
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +38,8 @@ class WebhookGuard:
         if not self.is_configured():
             logger.warning("The %s channel is not configured (its secrets are empty): its webhook answers 403.", self.name())
             return _refusing_blueprint(self.name())
-        blueprint = super().blueprint(on_new_message)
+        handler = ChannelHandler()  # in place of Rasa's on_new_message: rasa_server.message_guard
+        blueprint = handler.serving(super().blueprint(handler))
 
         @blueprint.on_request
         async def check_signature(request: Request) -> Optional[HTTPResponse]:
@@ -44,7 +48,7 @@ class WebhookGuard:
             if not self.is_authentic(request):
                 logger.warning("Refused a %s webhook request: missing or invalid signature.", self.name())
                 return response.text("Invalid signature.", status=403)
-            return await self.on_authentic_post(request, on_new_message)
+            return await self.on_authentic_post(request, handler)
 
         return blueprint
 

@@ -1,5 +1,8 @@
 """Calls from the Rasa server to the action server: a cheaper reply check, and failures noted.
 
+Replacements for `RemoteAction._validate_action_result` and `RemoteAction.run`, installed by
+rasa_server/extensions.py (Rasa 3.6 has no hook for either).
+
 - Rasa 3.6 checks every action-server reply with `jsonschema.validate`, which first re-checks the
   (large) schema itself against its meta-schema: about 50 ms per call, half of a message's time
   under load (docs/benchmarks.md). The same check with the validator built once takes ~3 ms.
@@ -72,8 +75,3 @@ async def _run_noting_failures(self: RemoteAction, output_channel, nlg, tracker,
             failures.action_names.append(self.name())
             failures.intent_name = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
         raise
-
-
-def install() -> None:
-    RemoteAction._validate_action_result = _validate_action_result
-    RemoteAction.run = _run_noting_failures

@@ -17,6 +17,9 @@ Rasa 3.6 also runs every message through the whole NLU pipeline, then lets its R
 replace the result with the payload's intent and entities. For payloads naming an intent of the
 domain the result is known beforehand, so the pipeline (mostly the MiniLM encoder, ~30 ms on this
 CPU) is skipped.
+
+`_parse_payloads_directly` replaces `MessageProcessor._parse_message_with_graph`, installed by
+rasa_server/extensions.py.
 """
 import copy
 import re
@@ -154,7 +157,3 @@ def _parse_payloads_directly(
     if message.metadata:
         parse_data["metadata"] = message.metadata
     return parse_data
-
-
-def install() -> None:
-    MessageProcessor._parse_message_with_graph = _parse_payloads_directly

@@ -5,6 +5,9 @@ with a 500 (a JSON list, a string or invalid UTF-8 sent to /model/parse, an empt
 trigger_intent...). These checks run before Rasa's handlers, on the endpoints that read a body,
 and only after Rasa's own authentication (its `requires_auth`, token or JWT) has accepted the
 caller: anyone else gets Rasa's 401 (or 403), never a description of what the API expects.
+
+`_create_app_with_checks` replaces `rasa.server.create_app` (the app has no hook before Rasa's
+handlers run, and `rasa run` makes it itself), installed by rasa_server/extensions.py.
 """
 import inspect
 import re
@@ -82,7 +85,3 @@ def _create_app_with_checks(*args: Any, **kwargs: Any) -> Sanic:
     arguments = inspect.signature(_rasa_create_app).bind(*args, **kwargs)
     add_checks(app, arguments.arguments.get("auth_token"))
     return app
-
-
-def install() -> None:
-    rasa.server.create_app = _create_app_with_checks

@@ -22,7 +22,7 @@ import re
 import threading
 from contextlib import contextmanager
 from difflib import SequenceMatcher
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 MARK = "[visitor text]"
 # Shorter runs are common words and punctuation ("the ", " is "); contact details are longer.
@@ -138,14 +138,15 @@ class VisitorTextFilter(logging.Filter):
         return True
 
 
-_installed = False
+_replaced_factory: Optional[Callable[..., logging.LogRecord]] = None
 
 
 def install() -> None:
     """Every record, of every logger, is filtered when it is made (a filter on the handlers
-    would miss those that Sanic and Rasa add later), and Python warnings become records."""
-    global _installed
-    if _installed:
+    would miss those that Sanic and Rasa add later), and Python warnings become records.
+    Installed by rasa_server/extensions.py, first."""
+    global _replaced_factory
+    if _replaced_factory is not None:
         return
     logging.captureWarnings(True)
     make_record = logging.getLogRecordFactory()
@@ -157,4 +158,14 @@ def install() -> None:
         return record
 
     logging.setLogRecordFactory(make_filtered_record)
-    _installed = True
+    _replaced_factory = make_record
+
+
+def uninstall() -> None:
+    """Back to the record factory that install() found (tests)."""
+    global _replaced_factory
+    if _replaced_factory is None:
+        return
+    logging.setLogRecordFactory(_replaced_factory)
+    logging.captureWarnings(False)
+    _replaced_factory = None

@@ -1,8 +1,10 @@
 """What every visitor message passes through before and after Rasa handles it.
 
-Replaces `Agent.handle_message` (Rasa 3.6 has no hook there) with the same steps, guarded. Every
-channel (REST, Socket.IO, every webhook) hands its messages to `Agent.handle_message`, so this is
-the one place that sees them all before anything is stored:
+Every channel of credentials.yml (REST, Socket.IO, every webhook: channels/) hands its messages to a
+ChannelHandler, its `on_new_message`, which calls handle_message below with the agent Rasa loaded:
+the steps of Rasa's `Agent.handle_message` (the handler Rasa itself gives channels), guarded. So this
+is the one place that sees every visitor's message before anything is stored (Rasa 3.6 has no hook
+around `Agent.handle_message`; its source is pinned in rasa_server/extensions.py):
 - invalid Unicode (a lone surrogate such as "\\ud800", which JSON allows and UTF-8 cannot store)
   is replaced by U+FFFD in the text, the sender id, the message id and the metadata; control
   characters are removed from the text; a text longer than MAX_MESSAGE_CHARS is not processed and
@@ -35,6 +37,7 @@ from rasa.core.lock_store import LockError
 from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import ConnectionException
+from sanic import Blueprint
 
 from rasa_server import button_payloads, log_redaction
 from rasa_server.action_calls import FailedActionCalls, current_failures
@@ -60,7 +63,39 @@ def max_message_chars() -> int:
     return int(value)
 
 
+def read_settings() -> None:
+    """Reads the limits, so that a mistyped setting stops the server at start, not a visitor later."""
+    max_message_chars(), ip_limiter(), sender_limiter()
+
+
+class ChannelHandler:
+    """A channel's `on_new_message`: what its blueprint hands each message to.
+
+    Rasa gives every channel a handler (rasa.core.channels.channel.register) that passes the message
+    to `app.ctx.agent.handle_message`. The channels of this project pass this one to Rasa's connector
+    instead: the message goes to handle_message below, with the same agent (that of the app the
+    channel's blueprint is registered with, read when the message comes, as Rasa's handler does).
+
+        handler = ChannelHandler()
+        blueprint = handler.serving(super().blueprint(handler))
+    """
+
+    def __init__(self) -> None:
+        read_settings()
+        self.blueprint: Optional[Blueprint] = None
+
+    def serving(self, blueprint: Blueprint) -> Blueprint:
+        self.blueprint = blueprint
+        return blueprint
+
+    async def __call__(self, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+        (app,) = self.blueprint.apps  # the Rasa server's app (one per channel blueprint)
+        return await handle_message(app.ctx.agent, message)
+
+
 async def handle_message(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+    """`Agent.handle_message` of Rasa 3.6 (readiness, the conversation's lock, the processor), with
+    every message cleaned, limited and marked first, and a reply instead of silence after."""
     if not self.is_ready():
         logger.info("Ignoring message as there is no agent to handle it.")
         return None
@@ -161,9 +196,3 @@ async def _answer_failed_action_calls(agent: Agent, message: UserMessage, failur
     for event in events:
         tracker.update(event)
     await agent.processor.save_tracker(tracker)
-
-
-def install() -> None:
-    # Read the limits now, so that a mistyped setting stops the server at start, not a visitor later.
-    max_message_chars(), ip_limiter(), sender_limiter()
-    Agent.handle_message = handle_message

@@ -8,6 +8,9 @@ think time 220-241 ms in the thread against 250-633 ms on the loop, and 854-861 
 1,195-1,695 ms without think time; throughput unchanged. One worker keeps the models' use
 sequential, as Rasa's is. Rasa's own `parse_message` runs there unchanged: with the models in
 the process it awaits nothing, so a private event loop in the worker completes it.
+
+`_parse_message_off_loop` replaces `MessageProcessor.parse_message`, installed by
+rasa_server/extensions.py.
 """
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +34,3 @@ async def _parse_message_off_loop(
     if self.http_interpreter:  # a remote NLU server: awaiting it is the loop's own job
         return await parse
     return await asyncio.get_running_loop().run_in_executor(_nlu_worker, asyncio.run, parse)
-
-
-def install() -> None:
-    MessageProcessor.parse_message = _parse_message_off_loop

@@ -45,17 +45,13 @@ class PrivateSQLiteTrackerStore(SQLTrackerStore):
         super().__init__(domain=domain, dialect="sqlite", db=str(path), **kwargs)
 
 
-def _raise_instead_of_falling_back(self: FailSafeTrackerStore, error: Exception) -> None:
-    raise error
-
-
-def install() -> None:
-    """Makes the tracker store's errors reach rasa_server.message_guard instead of being hidden.
+def raise_instead_of_falling_back(self: FailSafeTrackerStore, error: Exception) -> None:
+    """Replaces FailSafeTrackerStore's error handlers (rasa_server/extensions.py): the tracker store's
+    errors reach rasa_server.message_guard instead of being hidden.
 
     Rasa wraps every tracker store in a FailSafeTrackerStore that, when the database fails, carries
     on with an empty in-memory conversation: a visitor in the middle of a booking silently starts
     over, and whatever is said meanwhile lives in one replica's memory and is lost. Here the error
     is raised instead; the visitor is asked to try again and the stored conversation stays whole.
     """
-    FailSafeTrackerStore.on_tracker_store_error = _raise_instead_of_falling_back
-    FailSafeTrackerStore.on_tracker_store_retrieve_error = _raise_instead_of_falling_back
+    raise error
