@@ -1,7 +1,7 @@
 """What each channel lets into a conversation, when it is open at all, and what a refused visitor reads.
 
-Every channel hands its messages to `Agent.handle_message`, which rasa_server.message_guard
-replaces: invalid Unicode (a lone surrogate such as "\\ud800", which JSON may carry but UTF-8 cannot
+Every channel hands its messages to rasa_server.message_guard (a ChannelHandler is the
+`on_new_message` of Rasa's connector): invalid Unicode (a lone surrogate such as "\\ud800", which JSON may carry but UTF-8 cannot
 store) is replaced there, before anything is stored. These tests run each webhook channel's real
 code (its signature check, the platform's update format, Rasa's connector) in a Sanic server in
 this process, with an agent that records what it would process and store. REST and the Socket.IO
