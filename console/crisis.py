@@ -39,8 +39,9 @@ def attention(history: CrisisHistory, review: Optional[CrisisReview]) -> str:
     return "check_in" if pending else ""
 
 
-def why(episode: CrisisEpisode) -> str:
-    """Why the assistant acted, in staff language, e.g. "the crisis detector was sure (score 0.93)"."""
+def why(episode: CrisisEpisode, technical: bool = True) -> str:
+    """Why the assistant acted, in staff language, e.g. "the crisis detector was sure (score 0.93)";
+    without the score or the phrase's name when not `technical`."""
     found: Optional[Detection] = episode.detection
     if episode.message_id is None:
         return "the conversation was flagged for a crisis (no message details were recorded)"
@@ -48,8 +49,8 @@ def why(episode: CrisisEpisode) -> str:
         what = "a crisis" if episode.kind == "crisis" else "a possible crisis"
         return f"the message was recognised as {what} (no detector details were recorded)"
     if found.reason.startswith("pattern:"):
-        return f"the message matched the crisis phrase list ({found.reason})"
-    score = f" (score {found.score:.2f})" if found.score is not None else ""
+        return "the message matched the crisis phrase list" + (f" ({found.reason})" if technical else "")
+    score = f" (score {found.score:.2f})" if found.score is not None and technical else ""
     if found.tier == "sure":
         return f"the crisis detector was sure{score}"
     if found.tier == "check":
@@ -67,17 +68,20 @@ def answer(episode: CrisisEpisode) -> str:
     return "did not answer"
 
 
-def describe(episode: CrisisEpisode) -> str:
-    """One sentence: what the assistant did, which tier and why, and the visitor's answer."""
+def describe(episode: CrisisEpisode, technical: bool = True) -> str:
+    """One sentence: what the assistant did, which tier and why, and the visitor's answer. Not
+    `technical`: without the detector's score or the phrase's name (the transcript's crisis box; the
+    message's details fold has them)."""
+    reason = why(episode, technical)
     if episode.kind == "crisis":
         if episode.handled:
-            return f"Crisis response given: {why(episode)}."
+            return f"Crisis response given: {reason}."
         return (f"Crisis detected, but no crisis response was recorded (the assistant may have been paused "
-                f"for a handoff): {why(episode)}.")
+                f"for a handoff): {reason}.")
     if episode.handled:
-        return f"Check-in asked: {why(episode)}. Visitor answered: {answer(episode)}."
+        return f"Check-in asked: {reason}. Visitor answered: {answer(episode)}."
     return (f"Possible crisis detected, but no check-in was asked (the assistant may have been paused "
-            f"for a handoff): {why(episode)}.")
+            f"for a handoff): {reason}.")
 
 
 def headline(episode: CrisisEpisode) -> str:

@@ -8,7 +8,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
 from clinic.handoff_store import HandoffTicket
-from clinic.storage import Base, ConsultationRequestRecord, UtcDateTime, create_engine_for
+from clinic.storage import (
+    Base, CallbackRequestRecord, ConsultationRequestRecord, RequestNote, UtcDateTime, create_engine_for,
+)
 
 ConsoleBase = declarative_base()
 
@@ -55,6 +57,20 @@ class RevealLog(ConsoleBase):
     revealed_at = Column(UtcDateTime, nullable=False, index=True)
 
 
+class CallListLog(ConsoleBase):
+    """Who downloaded a call list (the consultation requests with their phone numbers and email
+    addresses), when, and which requests it held: the audit page lists these beside the reveals."""
+
+    __tablename__ = "call_list_log"
+
+    id = Column(Integer, primary_key=True)
+    staff_username = Column(String(64), nullable=False)
+    downloaded_at = Column(UtcDateTime, nullable=False, index=True)
+    description = Column(Text, nullable=False)  # the choice, e.g. "new requests, 2026-01-01 to 2026-01-30"
+    request_count = Column(Integer, nullable=False)
+    reference_codes = Column(Text, nullable=False)  # space-separated
+
+
 class CrisisReview(ConsoleBase):
     __tablename__ = "crisis_reviews"
 
@@ -75,8 +91,16 @@ class NluLabel(ConsoleBase):
     conversation_id = Column(Text, nullable=False, index=True)
     text = Column(Text, nullable=False)  # as shown to staff: phone numbers and emails masked
     label = Column(String(128), nullable=False)  # an intent, or faq/<topic>
+    language = Column(String(8))  # "en", "es", or None when not clear (the export can keep them apart)
     labelled_by = Column(String(64), nullable=False)
     labelled_at = Column(UtcDateTime, nullable=False)
+
+
+# (table, column, SQL definition): columns added since the first version, added to older databases.
+ADDED_COLUMNS = (
+    ("staff_users", "session_generation", "INTEGER NOT NULL DEFAULT 0"),
+    ("nlu_labels", "language", "VARCHAR(8)"),
+)
 
 
 class ConsoleDb:
@@ -85,20 +109,22 @@ class ConsoleDb:
         ConsoleBase.metadata.create_all(self.engine)
         self._add_missing_columns()
         # The clinic's tables the console queries directly, as their own stores would create them.
-        Base.metadata.create_all(self.engine, tables=[ConsultationRequestRecord.__table__, HandoffTicket.__table__])
+        Base.metadata.create_all(self.engine, tables=[ConsultationRequestRecord.__table__,
+                                                      CallbackRequestRecord.__table__, RequestNote.__table__,
+                                                      HandoffTicket.__table__])
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
 
     def _add_missing_columns(self) -> None:
         """Columns added to the console's tables since they were first created."""
-        columns = {column["name"] for column in inspect(self.engine).get_columns("staff_users")}
-        if "session_generation" in columns:
-            return
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(text("ALTER TABLE staff_users ADD COLUMN session_generation INTEGER NOT NULL DEFAULT 0"))
-        except SQLAlchemyError:  # another process added it meanwhile
-            if "session_generation" not in {column["name"] for column in inspect(self.engine).get_columns("staff_users")}:
-                raise
+        for table, column, definition in ADDED_COLUMNS:
+            if column in {found["name"] for found in inspect(self.engine).get_columns(table)}:
+                continue
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {definition}"))
+            except SQLAlchemyError:  # another process added it meanwhile
+                if column not in {found["name"] for found in inspect(self.engine).get_columns(table)}:
+                    raise
 
     @contextmanager
     def session(self) -> Iterator[Session]:

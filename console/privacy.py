@@ -64,3 +64,12 @@ def mask(text: str) -> str:
     return _mask_phones(EMAIL_CANDIDATE.sub(lambda found: _masked_email(found[0]), text or ""))
 
 
+
+
+def short_name(full_name: str) -> str:
+    """A name as lists show it: the first word and the last word's initial ("Maria L."), contact
+    details masked. The whole name is on the request's own page."""
+    words = mask(full_name or "").split()
+    if len(words) <= 1 or not words[-1][0].isalnum():
+        return " ".join(words[:1])
+    return f"{words[0]} {words[-1][0]}."

@@ -42,7 +42,7 @@ CHANNELS = ("socketio", "rest", "facebook", "slack", "twilio", "telegram")
 # What the assistant did in a conversation (in the order pages show them).
 OUTCOME_LABELS = {
     "answered": "FAQ answered",
-    "clarification": "Clarification (fallback)",
+    "clarification": "Asked to rephrase",
     "out_of_scope": "Out of scope",
     "crisis": "Crisis",  # the crisis response (a crisis message, or "yes" to the check-in)
     "crisis_check_in": "Crisis check-in",  # the check-in question was asked, whatever the answer
@@ -53,10 +53,9 @@ OUTCOME_LABELS = {
 # conversation's crisis events (crisis_history).
 OUTCOMES = {
     "answered": and_(E.type_name == "action", E.action_name == "utter_faq"),
-    "clarification": or_(
-        and_(E.type_name == "user", E.intent_name == "nlu_fallback"),
-        and_(E.type_name == "action", E.action_name == "action_clarify"),
-    ),
+    # The assistant asked the visitor to rephrase. Not every nlu_fallback message: an answer typed into
+    # the booking form ("any morning") may be one, and the form takes it without asking again.
+    "clarification": and_(E.type_name == "action", E.action_name == "action_clarify"),
     "out_of_scope": and_(E.type_name == "user", E.intent_name == "out_of_scope"),
     "handoff": and_(E.type_name == "action", E.action_name == "action_start_handoff"),
     "booking": and_(E.type_name == "action", E.action_name == "action_submit_booking"),
@@ -76,7 +75,19 @@ CRISIS_EVENT = or_(
 )
 LANGUAGE_SLOT = "language"
 LANGUAGES = {"en": "English", "es": "Español"}
+UNKNOWN_LANGUAGE = "unknown"  # the language filter's value for conversations whose language is not yet clear
 INBOX_INTENTS = ("nlu_fallback", "out_of_scope")
+# Out of scope this sure is understood (the assistant said it cannot help with that, rightly): not
+# for the improve inbox. Below it (never under FallbackClassifier's 0.75, which makes nlu_fallback)
+# the message may be a question the assistant should know.
+OUT_OF_SCOPE_SURE = 0.9
+# A message's own detected language counts, for the inbox, when the conversation has none yet and
+# the detector is this sure (short messages are often unclear: "hello" scores 0.62 Spanish).
+DETECTED_LANGUAGE_SURE = 0.9
+INBOX_SCAN = 5000  # the newest candidate messages the improve inbox reads
+FORM_SLOT = "requested_slot"
+# Events that tell whether a form question was waiting or the assistant was paused (a handoff).
+FORM_STATE_EVENTS = ("active_loop", "session_started", "restart", "pause", "resume")
 # A UTF-16 surrogate on its own: JSON can spell it ("\\ud800"), no page, CSV or database can hold it.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 CHUNK = 500  # conversation ids per DELETE statement
@@ -127,6 +138,11 @@ class Message:
     channel: Optional[str] = None
     crisis: Optional[Detection] = None  # visitor messages the crisis detector flagged
     replayed: bool = False  # the message given again after the visitor said "no" to the check-in
+    external: bool = False  # an intent the system sent (a handoff ended), not the visitor's words
+    entities: Tuple[Tuple[str, str], ...] = ()  # visitor messages: (entity, value)
+    detected_language: Optional[Tuple[str, Optional[float]]] = None  # the language detector's (code, confidence)
+    button_payloads: Tuple[Tuple[str, str], ...] = ()  # bot messages: (title, payload) of each button
+    response: Optional[str] = None  # bot messages: the response it came from, e.g. utter_faq/side_effects
 
 
 @dataclass(frozen=True)
@@ -188,6 +204,7 @@ class Filters:
     channel: str = ""
     outcome: str = ""
     conversation_id: str = ""
+    language: str = ""  # "en", "es", UNKNOWN_LANGUAGE, or "" for any
 
 
 @dataclass
@@ -243,27 +260,57 @@ def faq_answer(parse_data: dict) -> Tuple[Optional[str], Optional[float]]:
     return response.get("intent_response_key") or intent.get("full_retrieval_intent_name"), response.get("confidence")
 
 
+def _number(value) -> Optional[float]:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _entities(parse: dict) -> Tuple[Tuple[str, str], ...]:
+    found = parse.get("entities")
+    if not isinstance(found, list):
+        return ()
+    return tuple((str(entity.get("entity", "")), str(entity.get("value", "")))
+                 for entity in found if isinstance(entity, dict) and entity.get("entity"))
+
+
+def _detected_language(parse: dict) -> Optional[Tuple[str, Optional[float]]]:
+    found = parse.get("language")
+    if isinstance(found, dict) and isinstance(found.get("name"), str):
+        return found["name"], _number(found.get("confidence"))
+    return None
+
+
 def to_message(row) -> Optional[Message]:
     data = event_data(row.data)
     if data is None:
         return None
     base = dict(id=row.id, conversation_id=row.sender_id, time=to_datetime(row.timestamp or 0))
     if row.type_name == "user":
-        parse = data.get("parse_data") or {}
-        intent = parse.get("intent") or {}
+        parse = data.get("parse_data")
+        parse = parse if isinstance(parse, dict) else {}
+        intent = parse.get("intent")
+        intent = intent if isinstance(intent, dict) else {}
         key, key_confidence = faq_answer(parse)
+        metadata = data.get("metadata")
         return Message(
             kind="visitor", text=str(data.get("text") or ""), intent=intent.get("name"),
-            confidence=intent.get("confidence"), faq_key=key, faq_confidence=key_confidence,
+            confidence=_number(intent.get("confidence")), faq_key=key, faq_confidence=_number(key_confidence),
             channel=data.get("input_channel"), crisis=detection(parse),
-            replayed=parse.get("crisis_check_in") == "no", **base,
+            replayed=parse.get("crisis_check_in") == "no",
+            external=isinstance(metadata, dict) and metadata.get("is_external") is True,
+            entities=_entities(parse), detected_language=_detected_language(parse), **base,
         )
     if row.type_name == "bot":
-        staff = (data.get("metadata") or {}).get("staff")
-        buttons = ((data.get("data") or {}).get("buttons")) or []
+        metadata = data.get("metadata")
+        metadata = metadata if isinstance(metadata, dict) else {}
+        staff = metadata.get("staff")
+        buttons = (data.get("data") or {}).get("buttons") if isinstance(data.get("data"), dict) else None
+        buttons = [button for button in buttons if isinstance(button, dict)] if isinstance(buttons, list) else []
+        response = metadata.get("utter_action") or metadata.get("template")
         return Message(
-            kind="staff" if staff else "bot", text=str(data.get("text") or ""), staff=staff,
-            buttons=tuple(str(button.get("title", "")) for button in buttons if isinstance(button, dict)), **base,
+            kind="staff" if staff else "bot", text=str(data.get("text") or ""), staff=str(staff) if staff else None,
+            buttons=tuple(str(button.get("title", "")) for button in buttons),
+            button_payloads=tuple((str(button.get("title", "")), str(button.get("payload", ""))) for button in buttons),
+            response=response if isinstance(response, str) else None, **base,
         )
     if row.type_name == "action" and row.action_name != "action_listen":
         return Message(kind="action", text=row.action_name or "", **base)
@@ -355,6 +402,70 @@ CRISIS_HISTORY_ROWS = or_(
 )
 
 
+@dataclass
+class MessageState:
+    """A visitor message's place in its conversation (message_states)."""
+
+    form_question: Optional[str] = None  # the question a form was waiting for an answer to (a slot)
+    paused: bool = False  # the assistant was paused: the visitor was talking with staff
+    language: str = ""  # the conversation's language once the message was read ("" when not clear)
+
+
+def message_states(rows, message_ids: Iterable[int]) -> Dict[int, MessageState]:
+    """The state of the given visitor messages, from the conversation's events in order (user
+    messages, active_loop, requested_slot and language slots, pause/resume, session starts). Rasa
+    sets the language slot right after the message it read, so a message's language is the last
+    value set before the next visitor message."""
+    wanted = set(message_ids)
+    states: Dict[int, MessageState] = {}
+    form, question, paused, language = None, None, False, ""
+    current: Optional[MessageState] = None  # the last visitor message, until the next one
+    for row in rows:
+        kind = row.type_name
+        if kind == "user":
+            current = None
+            if row.id in wanted:
+                current = states[row.id] = MessageState(
+                    form_question=question if form and question else None, paused=paused, language=language)
+        elif kind == "active_loop":
+            form = row.action_name or None
+            if form is None:
+                question = None
+        elif kind in ("session_started", "restart"):
+            form = question = None
+            paused = paused and kind != "restart"
+        elif kind == "pause":
+            paused = True
+        elif kind == "resume":
+            paused = False
+        elif kind == "slot":
+            value = (event_data(row.data) or {}).get("value")
+            if row.action_name == FORM_SLOT:
+                question = value if isinstance(value, str) and value else None
+            elif row.action_name == LANGUAGE_SLOT and value in LANGUAGES:
+                language = value
+                if current is not None:
+                    current.language = value
+    return states
+
+
+def _may_be_misunderstood(message: Message) -> bool:
+    """A visitor's own words the assistant could not place (before looking at the conversation)."""
+    if message.external or message.replayed or message.text.startswith("/"):
+        return False
+    if message.intent == "out_of_scope":
+        return message.confidence is None or message.confidence < OUT_OF_SCOPE_SURE
+    return message.intent in INBOX_INTENTS
+
+
+def _sure_detection(message: Message) -> str:
+    """The message's own detected language, when the detector was sure of it."""
+    found = message.detected_language
+    if found and found[0] in LANGUAGES and found[1] is not None and found[1] >= DETECTED_LANGUAGE_SURE:
+        return found[0]
+    return ""
+
+
 class TrackerStore:
     def __init__(self, url: str) -> None:
         self._engine = create_engine_for(url)
@@ -410,6 +521,12 @@ class TrackerStore:
         if filters.text:
             matching = self._senders_saying(filters.text)
             summaries = [summary for summary in summaries if summary.conversation_id in matching]
+        if filters.language:
+            found = self.languages(summary.conversation_id for summary in summaries)
+            wanted = "" if filters.language == UNKNOWN_LANGUAGE else filters.language
+            summaries = [summary for summary in summaries if found.get(summary.conversation_id, "") == wanted]
+            for summary in summaries:
+                summary.language = wanted
         return summaries
 
     @staticmethod
@@ -491,6 +608,24 @@ class TrackerStore:
             by_id[message.conversation_id].channel = message.channel or ""
             by_id[message.conversation_id].preview = message.text
 
+    def events(self, conversation_id: str, after_id: int = 0) -> list:
+        """The conversation's events in order, as stored (rows with type_name, action_name and data):
+        what console/plain.py turns into the transcript staff read."""
+        query = (
+            select(E.id, E.sender_id, E.type_name, E.timestamp, E.intent_name, E.action_name, E.data)
+            .where(E.sender_id == conversation_id, E.id > after_id, E.type_name != "user_featurization")
+            .order_by(E.id)
+        )
+        return self._rows(query)
+
+    def slot_values(self, conversation_id: str, slot: str) -> List[object]:
+        """Every value the conversation's slot was set to, in order (e.g. booking_reference)."""
+        rows = self._rows(
+            select(E.data).where(E.sender_id == conversation_id, E.type_name == "slot", E.action_name == slot)
+            .order_by(E.id)
+        )
+        return [(event_data(data) or {}).get("value") for data, in rows]
+
     def transcript(self, conversation_id: str, after_id: int = 0) -> List[Message]:
         query = (
             select(*MESSAGE_COLUMNS)
@@ -511,17 +646,79 @@ class TrackerStore:
         )
         return self._messages(query)
 
+    def event_rows_between(self, start: float, end: float) -> list:
+        """Visitor, bot and staff message events in a time range, by conversation then time (the CSV
+        export reads them through console/plain.py, a button click as its title)."""
+        query = (
+            select(E.id, E.sender_id, E.type_name, E.timestamp, E.intent_name, E.action_name, E.data)
+            .where(E.type_name.in_(("user", "bot")), E.timestamp >= start, E.timestamp < end)
+            .order_by(E.sender_id, E.id)
+        )
+        return self._rows(query)
+
     # ---- improving the assistant
 
-    def unrecognised(self, limit: int) -> List[Message]:
-        """Visitor messages that fell to clarification or out of scope, newest first."""
+    def unrecognised(self, limit: int, language: Optional[str] = None) -> List[Message]:
+        """Visitor messages the assistant did not understand, newest first: those that fell to
+        clarification (nlu_fallback), and those out of scope below OUT_OF_SCOPE_SURE. Not the answers
+        typed into a form (a form was active and had asked a question: a name, "any morning"), not
+        messages to staff while the assistant was paused, not button clicks or system messages.
+        `language` ("en", "es", UNKNOWN_LANGUAGE) keeps only those of that language (inbox_language)."""
+        return [message for message, found in self.inbox(limit, language)]
+
+    def inbox(self, limit: int, language: Optional[str] = None) -> List[Tuple[Message, str]]:
+        """unrecognised() with each message's language ("en", "es" or "" when not clear)."""
         query = (
             select(*MESSAGE_COLUMNS)
             .where(E.type_name == "user", E.intent_name.in_(INBOX_INTENTS))
             .order_by(E.id.desc())
-            .limit(limit)
+            .limit(INBOX_SCAN)
         )
-        return self._messages(query)
+        candidates = [message for message in self._messages(query) if _may_be_misunderstood(message)]
+        states = self._message_states(candidates)
+        found = []
+        for message in candidates:
+            state = states.get(message.id)
+            if state is None or state.form_question or state.paused:
+                continue
+            message_language = state.language or _sure_detection(message)
+            if language is not None and message_language != ("" if language == UNKNOWN_LANGUAGE else language):
+                continue
+            found.append((message, message_language))
+            if len(found) >= limit:
+                break
+        return found
+
+    def _message_states(self, messages: List[Message]) -> Dict[int, "MessageState"]:
+        """Where each visitor message stood in its conversation: a form question waiting, the
+        assistant paused, and the conversation's language once the message was read."""
+        wanted: Dict[str, set] = {}
+        for message in messages:
+            wanted.setdefault(message.conversation_id, set()).add(message.id)
+        states: Dict[int, MessageState] = {}
+        senders = sorted(wanted)
+        context = or_(
+            E.type_name.in_(FORM_STATE_EVENTS + ("user",)),
+            and_(E.type_name == "slot", E.action_name.in_((FORM_SLOT, LANGUAGE_SLOT))),
+        )
+        for start in range(0, len(senders), CHUNK):
+            rows = self._rows(
+                select(E.id, E.sender_id, E.type_name, E.action_name,
+                       case((E.type_name == "slot", E.data), else_=None).label("data"))
+                .where(E.sender_id.in_(senders[start:start + CHUNK]), context)
+                .order_by(E.sender_id, E.id)
+            )
+            by_sender: Dict[str, list] = {}
+            for row in rows:
+                by_sender.setdefault(row.sender_id, []).append(row)
+            for sender, events in by_sender.items():
+                states.update(message_states(events, wanted[sender]))
+        return states
+
+    def language_at(self, message: Message) -> str:
+        """The conversation's language when `message` was read ("" when not clear), as the inbox says."""
+        state = self._message_states([message]).get(message.id)
+        return (state.language if state else "") or _sure_detection(message)
 
     def unrecognised_message(self, event_id: int) -> Optional[Message]:
         query = select(*MESSAGE_COLUMNS).where(

@@ -132,7 +132,7 @@ def expected_outcomes(assistant, conversation_id) -> set:
     flagged = any(e["event"] == "slot" and e["name"] == "crisis_flagged" and e["value"] for e in events)
     happened = {
         "answered": "utter_faq" in actions,
-        "clarification": "nlu_fallback" in intents or "action_clarify" in actions,
+        "clarification": "action_clarify" in actions,  # not a form answer that fell to nlu_fallback
         "out_of_scope": "out_of_scope" in intents,
         "crisis": "crisis" in intents or "action_crisis_response" in actions or flagged,
         "handoff": "action_start_handoff" in actions,
@@ -273,27 +273,56 @@ def test_visitor_markup_is_shown_as_text(app, client, visits):
         assert ESCAPED_XSS in inbox
 
 
-def test_transcript_shows_intents_answers_and_actions(client, live_assistant, visits):
+def folded(body) -> str:
+    """The transcript's technical details, each fold's content."""
+    return "\n".join(re.findall(r'<details class="tech"[^>]*>(.*?)</details>', body, re.S))
+
+
+def unfolded(body) -> str:
+    """The page without its details folds: what staff read."""
+    return re.sub(r'<details class="tech"[^>]*>.*?</details>', "", body, flags=re.S)
+
+
+def test_transcript_speaks_plain_words_with_the_technical_detail_folded(client, live_assistant, visits):
     body = page(client, f"/conversations/{visits['faq']}")
-    assert re.search(r"Intent: faq \(\d\.\d\d\) · FAQ answer: faq/side_effects \(\d\.\d\d\)", body)
-    assert "dissociation" in body and "utter_faq" in body and "action_session_start" in body
+    details = folded(body)
+    assert re.search(r"<dt>Intent</dt><dd[^>]*>faq \(\d\.\d\d\)</dd><dt>FAQ answer</dt><dd[^>]*>faq/side_effects "
+                     r"\(\d\.\d\d\)</dd>", details)
+    assert "dissociation" in unfolded(body) and "utter_faq" in details
+    assert "action_session_start" not in body and "action_listen" not in body, "internal events are not shown"
+    assert "Intent" not in unfolded(body) and "utter_faq" not in unfolded(body)
     body = page(client, f"/conversations/{visits['gibberish']}")
+    details = folded(body)
     for event in tracker_events(live_assistant, visits["gibberish"]):
         if event["event"] == "user":
-            assert re.search(r"Intent: %s \(\d\.\d\d\)" % event["parse_data"]["intent"]["name"], body)
-        elif event["event"] == "action" and event["name"] != "action_listen":
-            assert event["name"] in body
+            assert re.search(r"<dt>Intent</dt><dd[^>]*>%s \(\d\.\d\d\)</dd>" % event["parse_data"]["intent"]["name"], details)
+        elif event["event"] == "action" and event["name"] not in ("action_listen", "action_session_start"):
+            assert event["name"] in details and event["name"] not in unfolded(body)
+
+
+def test_a_booking_shows_button_titles_and_its_reference_code(client, live_assistant, visits):
+    body = page(client, f"/conversations/{visits['booking']}")
+    staff_view = unfolded(body)
+    assert '/inform{"help_with": "anxiety"}' not in body and "/inform{&#34;help_with" not in body
+    assert re.search(r'<p class="text">Anxiety</p>', staff_view), "the payload typed is shown as its button's title"
+    code = visits["reference_code"]
+    top = staff_view[:staff_view.index('<ol class="transcript">')]
+    assert f'<a class="reference" href="/requests/{code}">{code}</a>' in top, "the reference code, linked, at the top"
+    assert f"/requests/{code}" in page(client, "/requests")
 
 
 def test_contact_details_are_masked_until_revealed_and_the_reveal_is_logged(app, client, visits):
     url = f"/conversations/{visits['booking']}"
-    for body in (page(client, url), page(client, "/requests")):
+    request_url = f"/requests/{visits['reference_code']}"
+    for body in (page(client, url), page(client, request_url)):
         assert PHONE not in body and "+15095550147" not in body and EMAIL not in body
         assert "***-***-0147" in body and "k***@example.com" in body
+    listed_requests = page(client, "/requests")
+    assert "0147" not in listed_requests and "example.com" not in listed_requests, "the list shows no contact details"
     response = post(client, "/conversations/reveal", conversation_id=visits["booking"], next=url)
     assert response.status_code == 302 and response.location == url
     assert PHONE in page(client, url) and EMAIL in page(client, url)
-    assert "+15095550147" in page(client, "/requests")
+    assert "+15095550147" in page(client, request_url)
     assert PHONE not in page(signed_in(app, "lee"), url), "a reveal is for the staff member who asked"
     audit = page(client, "/audit")
     assert re.search(r"<td>kim</td>\s*<td><a [^>]*>" + re.escape(visits["booking"]), audit)
@@ -377,7 +406,7 @@ def test_request_status_and_notes(app, client, visits):
     record = app.extensions["console"].requests.get(code)
     assert record.status == "contacted" and record.staff_notes == "=left a voicemail <b>"
     assert code in page(client, "/requests?status=contacted") and code not in page(client, "/requests?status=new")
-    assert "=left a voicemail &lt;b&gt;" in page(client, "/requests")
+    assert "=left a voicemail &lt;b&gt;" in page(client, f"/requests/{code}")
     assert post(client, f"/requests/{code}/status", status="lost").status_code == 400
     assert post(client, f"/requests/{code}/status", status="booked", notes="n" * 4001).status_code == 400
 
@@ -414,6 +443,7 @@ def test_csv_exports_mask_contacts_and_defuse_formulas(app, client, visits):
 def test_labelled_messages_export_as_valid_nlu_yaml(app, client, visits):
     inbox = unrecognised(app, visits, ["gibberish", "out_of_scope", "hostile"])
     assert len(inbox) >= 2, "at least two test messages fell to clarification or out of scope"
+    assert not unrecognised(app, visits, ["booking"]), "answers typed into the booking form are not misunderstandings"
     body = page(client, "/improve")
     assert all(f'name="event_id" value="{message.id}"' in body for message in inbox)
     choices = [{"label": "faq/side_effects"}, {"label": "new", "new_topic": "poetry_requests"}, {"label": "out_of_scope"}]

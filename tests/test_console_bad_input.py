@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, func, insert, select
 from clinic.storage import ConsultationRequest
 from console import create_app
 from console.accounts import save_user
-from console.models import CrisisReview, NluLabel, RevealLog
+from console.models import CallListLog, CrisisReview, NluLabel, RevealLog
 from console.params import MAX_ROW_ID
 from console.tracker import EVENTS
 
@@ -127,7 +127,7 @@ def stored(app) -> dict:
     services = app.extensions["console"]
     with services.db.session() as session:
         counts = {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                  for model in (RevealLog, CrisisReview, NluLabel)}
+                  for model in (RevealLog, CrisisReview, NluLabel, CallListLog)}
     request = services.requests.get(app.reference)
     return {
         **counts,
@@ -160,7 +160,8 @@ ROUTES = [
     # state changes on the closed ticket: a request that gets through changes nothing
     ("POST", "/tickets/{closed}/take-over"), ("POST", "/tickets/{closed}/reply"),
     ("POST", "/tickets/{closed}/hand-back"), ("POST", "/tickets/{closed}/close"),
-    ("GET", "/requests"), ("POST", "/requests/{reference}/status"), ("GET", "/requests/export.csv"),
+    ("GET", "/requests"), ("GET", "/requests/{reference}"), ("POST", "/requests/{reference}/status"),
+    ("GET", "/requests/export.csv"), ("POST", "/requests/call-list.csv"),
 ]
 FIELDS = ("username", "password", "conversation_id", "next", "event_id", "label", "new_topic", "status", "notes",
           "text", "q", "start", "end", "channel", "outcome", "page", "show", "after")
@@ -457,7 +458,7 @@ def test_notes_keep_markup_as_text_and_lose_control_characters(app, kim):
     assert response.status_code == 302
     record = app.extensions["console"].requests.get(app.reference)
     assert record.staff_notes == f"called back {SCRIPT}[31m\nline two"
-    page = kim.get("/requests").get_data(as_text=True)
+    page = kim.get(f"/requests/{app.reference}").get_data(as_text=True)
     assert ESCAPED_SCRIPT in page and SCRIPT not in page
     csv_text = kim.get("/requests/export.csv").get_data(as_text=True)
     assert "\x1b" not in csv_text and "\x07" not in csv_text

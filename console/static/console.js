@@ -45,16 +45,52 @@
     return form;
   }
 
-  function ticketRow(ticket) {
-    var row = element("tr", { "class": "status-" + ticket.status });
-    [ticket.since, ticket.status, ticket.reason, ticket.channel, ticket.assigned_staff].forEach(function (value) {
-      row.append(element("td", {}, value));
+  // Who is waiting: handoffs and call-backs in one list, urgent first, then the newest (as the server
+  // renders it, console/views/queue.py waiting_rows).
+  function waitingRows(data) {
+    var rows = (data.tickets || []).map(function (ticket) { return Object.assign({ kind: "handoff" }, ticket); })
+      .concat((data.callbacks || []).map(function (callback) { return Object.assign({ kind: "callback" }, callback); }));
+    rows.sort(function (a, b) {
+      if (a.urgent !== b.urgent) return a.urgent ? -1 : 1;
+      return a.at < b.at ? 1 : a.at > b.at ? -1 : 0;
     });
+    return rows;
+  }
+
+  function waitingRow(item) {
+    var classes = [item.urgent ? "urgent" : "", "kind-" + item.kind];
+    if (item.kind === "handoff") classes.push("status-" + item.status);
+    var row = element("tr", { "class": classes.join(" ").trim() });
+    var when = element("td");
+    when.append(element("time", { "class": "waited", datetime: item.at, title: "since " + item.since }, item.waited),
+                element("span", { "class": "since" }, " (since " + item.since + ")"));
+    var what = element("td");
+    if (item.urgent) what.append(element("strong", { "class": "badge badge-crisis" }, "Urgent"), " ");
+    if (item.kind === "handoff") {
+      what.append(item.status === "waiting" ? "Chat: waiting for a person" : "Chat: with " + item.assigned_staff);
+    } else {
+      what.append("Call-back " + item.reference_code);
+    }
+    var why = element("td", {}, item.kind === "handoff" ? item.reason : (item.topic || "Asked to be called back"));
+    var language = element("td");
+    if (item.language) language.append(element("span", { lang: item.language_code }, item.language));
     var action = element("td");
-    action.append(ticket.status === "waiting" ? postButton(ticket.take_over_url, "Take over")
-                                              : element("a", { href: ticket.url }, "Open"));
-    row.append(action);
+    if (item.kind === "callback") {
+      action.append(element("a", { href: item.url }, "Open request"));
+    } else {
+      action.append(item.status === "waiting" ? postButton(item.take_over_url, "Take over")
+                                              : element("a", { href: item.url }, "Open"));
+    }
+    row.append(when, what, why, language, element("td", {}, item.channel), action);
     return row;
+  }
+
+  function withoutWaited(rows) {
+    return JSON.stringify(rows.map(function (item) {
+      var copy = Object.assign({}, item);
+      delete copy.waited;
+      return copy;
+    }));
   }
 
   // Conversations with an unreviewed crisis, at the top. Rebuilt only when the list changes (the
@@ -88,6 +124,7 @@
   var queueRows = document.getElementById("queue-rows");
   var crisisRows = document.getElementById("crisis-rows");
   var crisisCount = document.getElementById("crisis-count");
+  var waitingCount = document.getElementById("waiting-count");
   if (queueRows) {
     var shown = null, shownCrises = null;
     poll(function () {
@@ -110,19 +147,29 @@
             if (crises[index]) time.textContent = crises[index].ago;
           });
         }
-        var current = JSON.stringify(data.tickets);
+        var rows = waitingRows(data);
+        var current = withoutWaited(rows);
         if (current !== shown) { // unchanged: keep the rows (and the keyboard focus)
           shown = current;
-          if (data.tickets.length) {
-            queueRows.replaceChildren.apply(queueRows, data.tickets.map(ticketRow));
+          if (rows.length) {
+            queueRows.replaceChildren.apply(queueRows, rows.map(waitingRow));
           } else {
             queueRows.replaceChildren(emptyRow("Nobody is waiting."));
           }
+          if (waitingCount) waitingCount.textContent = rows.length + " waiting.";
+        } else { // the wait times, updated in place
+          queueRows.querySelectorAll("time.waited").forEach(function (time, index) {
+            if (rows[index]) time.textContent = rows[index].waited;
+          });
         }
         var waiting = data.tickets.filter(function (ticket) { return ticket.status === "waiting"; }).length;
+        var callbacks = (data.callbacks || []).length;
+        var urgent = rows.filter(function (item) { return item.urgent; }).length;
         var counts = [];
         if (crises.length) counts.push(crises.length + " crisis");
+        if (urgent) counts.push(urgent + " urgent");
         if (waiting) counts.push(waiting + " waiting");
+        if (callbacks) counts.push(callbacks + " call-back" + (callbacks === 1 ? "" : "s"));
         document.title = (counts.length ? "(" + counts.join(", ") + ") " : "") + "Live queue – Staff console";
       });
     });

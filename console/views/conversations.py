@@ -1,5 +1,6 @@
 """Conversation review: search and filters, transcripts, crisis reviews, reveals and their audit log."""
-from typing import Optional, Tuple
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,20 +11,23 @@ from clinic.storage import utc_now
 from console import params
 from console.crisis import attention, describe, headline, reviews, unreviewed
 from console.exports import csv_download
-from console.models import CrisisReview, RevealLog
+from console.models import CallListLog, CrisisReview, RevealLog
 from console.params import DateRange
 from clinic.conversation_keys import conversation_for_key
 from console.reveal import record_reveal, revealed
 from console.security import local_path
 from console.services import services
 from console.templating import local_time, masked, opaque
-from console.tracker import CHANNELS, LANGUAGES, OUTCOME_LABELS, ConversationSummary, Filters
+from console.plain import plain_messages, plain_transcript
+from console.tracker import CHANNELS, LANGUAGES, OUTCOME_LABELS, UNKNOWN_LANGUAGE, ConversationSummary, Filters
+from console.views.requests import KIND_LABELS, notes_for, requests_for_conversation
 
 blueprint = Blueprint("conversations", __name__)
 PAGE_SIZE = 50
 AUDIT_ENTRIES = 500
 MAX_ID_LENGTH = 255  # Rasa's sender_id column
 MAX_KEY_LENGTH = 2000  # the key of the longest id (255 characters of up to 4 bytes each)
+REFERENCE_SLOT = "booking_reference"  # the reference code the assistant gave the visitor
 
 
 def list_filters() -> Tuple[Filters, Optional[DateRange]]:
@@ -33,8 +37,42 @@ def list_filters() -> Tuple[Filters, Optional[DateRange]]:
     filters = Filters(
         text=params.text(args, "q"), start=start, end=end,
         channel=params.choice(args, "channel", CHANNELS), outcome=params.choice(args, "outcome", list(OUTCOME_LABELS)),
+        language=params.choice(args, "language", tuple(LANGUAGES) + (UNKNOWN_LANGUAGE,)),
     )
     return filters, dates
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A request the conversation made: its reference code, and its page when it is on the list."""
+
+    code: str
+    label: str
+    url: Optional[str] = None
+
+
+def references(conversation_id: str) -> List[Reference]:
+    """The conversation's requests (the clinic database), then any reference code the assistant gave
+    that is not on the list yet (a request kept in the spool while the database was down)."""
+    requests = requests_for_conversation(conversation_id)
+    notes = notes_for(record.reference_code for _, record in requests)
+
+    def label(kind, record) -> str:
+        parts = [KIND_LABELS[kind].lower()] + (["urgent"] if getattr(record, "urgent", False) else []) + [record.status]
+        count = len(notes.get(record.reference_code, []))
+        if count:
+            parts.append(f"{count} note{'' if count == 1 else 's'} from the visitor since")
+        return ", ".join(parts)
+
+    found = [Reference(record.reference_code, label(kind, record),
+                       url_for("requests.detail", reference_code=record.reference_code))
+             for kind, record in requests]
+    listed = {reference.code for reference in found}
+    for value in services().tracker.slot_values(conversation_id, REFERENCE_SLOT):
+        if isinstance(value, str) and value and value not in listed:
+            listed.add(value)
+            found.append(Reference(value, "not on the requests list yet"))
+    return found
 
 
 def summary_or_404(conversation_id: str) -> ConversationSummary:
@@ -71,6 +109,7 @@ def index():
         "conversations.html", conversations=shown, total=len(summaries), page=page,
         pages=max(1, -(-len(summaries) // PAGE_SIZE)), dates=dates, channels=CHANNELS, outcomes=OUTCOME_LABELS,
         revealed=revealed(summary.conversation_id for summary in shown), languages=LANGUAGES,
+        unknown_language=UNKNOWN_LANGUAGE, language=filters.language,
         needs_review=lambda summary: needs_review[summary.conversation_id],
         page_url=lambda number: url_for("conversations.index", **{**request.args.to_dict(), "page": number}),
     )
@@ -87,10 +126,11 @@ def detail(conversation_id: str):
         triggers.setdefault(episode.message_id, []).append(episode)
         answers.setdefault(episode.answer_id, []).append(episode)
     return render_template(
-        "conversation.html", summary=summary, messages=services().tracker.transcript(conversation_id),
+        "conversation.html", summary=summary, entries=plain_transcript(services().tracker.events(conversation_id)),
         review=review, revealed=bool(revealed([conversation_id])), outcomes=OUTCOME_LABELS, languages=LANGUAGES,
         needs_review=attention(summary.crisis, review), describe=describe, headline=headline,
-        triggers=triggers, answers=answers,
+        triggers=triggers, answers=answers, references=references(conversation_id),
+        why={message_id: [describe(episode) for episode in episodes] for message_id, episodes in triggers.items()},
     )
 
 
@@ -129,18 +169,30 @@ def crisis_reviewed():
     return redirect(url_for("conversations.detail", conversation_id=opaque(conversation_id)))
 
 
+def export_entries(start: float, end: float):
+    """The messages of a time range in plain words (a button click as its title), by conversation."""
+    by_sender = {}
+    for row in services().tracker.event_rows_between(start, end):
+        by_sender.setdefault(row.sender_id, []).append(row)
+    for rows in by_sender.values():
+        yield from plain_messages(rows)
+
+
 @blueprint.route("/conversations/export.csv")
 def export():
     dates = params.date_range(request.args, required=True)
-    messages = services().tracker.messages_between(*dates.epoch_bounds())
+    entries = list(export_entries(*dates.epoch_bounds()))
+    languages = services().tracker.languages(entry.message.conversation_id for entry in entries)
     author = {"visitor": "visitor", "bot": "assistant"}
     return csv_download(
         f"conversations-{dates.start}-{dates.end}.csv",
-        ("conversation_id", "time", "channel", "from", "text", "intent", "faq_topic", "confidence"),
+        ("conversation_id", "time", "channel", "from", "text", "intent", "faq_topic", "confidence", "language",
+         "button"),
         (
             (masked(m.conversation_id), local_time(m.time), m.channel or "", author.get(m.kind) or f"staff: {m.staff}",
-             masked(m.text), m.intent or "", m.faq_key or "", "" if m.confidence is None else f"{m.confidence:.2f}")
-            for m in messages
+             masked(entry.text), m.intent or "", m.faq_key or "", "" if m.confidence is None else f"{m.confidence:.2f}",
+             LANGUAGES.get(languages.get(m.conversation_id, ""), ""), "yes" if entry.clicked else "")
+            for entry in entries for m in (entry.message,)
         ),
     )
 
@@ -149,4 +201,5 @@ def export():
 def audit():
     with services().db.session() as session:
         entries = session.scalars(select(RevealLog).order_by(RevealLog.id.desc()).limit(AUDIT_ENTRIES)).all()
-    return render_template("audit.html", entries=entries)
+        call_lists = session.scalars(select(CallListLog).order_by(CallListLog.id.desc()).limit(AUDIT_ENTRIES)).all()
+    return render_template("audit.html", entries=entries, call_lists=call_lists)

@@ -1,5 +1,7 @@
-"""The live queue: conversations with an unreviewed crisis at the top, then visitors waiting for a
-person; taking over, replying, handing back."""
+"""The live queue: conversations with an unreviewed crisis at the top, then who is waiting: visitors
+waiting for a person in the chat (and handoffs in progress) and new call-back requests, urgent ones
+(after a crisis) first, then the newest, each with how long it has waited and its language; taking
+over, replying, handing back."""
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import Conflict
@@ -10,7 +12,9 @@ from console.crisis import CrisisAlert, ago, crisis_alerts, headline
 from console.reveal import revealed
 from console.services import services
 from console.templating import local_time, masked, opaque
+from console.plain import plain_messages
 from console.tracker import LANGUAGES
+from console.views.requests import RequestRow, callbacks_to_call
 
 blueprint = Blueprint("queue", __name__)
 MAX_REPLY_LENGTH = 2000
@@ -21,13 +25,20 @@ REASONS = {
     "booking_stuck": "Stuck in the booking form",
 }
 LIVE_KINDS = ("visitor", "bot", "staff")
+URGENT_REASONS = ("crisis",)  # a handoff after a crisis response
+
+
+def waited(moment) -> str:
+    """How long something has waited, e.g. "under a minute", "12 min", "3 h 5 min", "2 days"."""
+    found = ago(moment)
+    return "under a minute" if found == "just now" else found[:-len(" ago")]
 
 
 def ticket_or_404(ticket_id: int) -> HandoffTicket:
     return services().handoffs.get(ticket_id) or abort(404, "There is no such handoff.")
 
 
-def ticket_json(ticket: HandoffTicket) -> dict:
+def ticket_json(ticket: HandoffTicket, language: str = "") -> dict:
     return {
         "id": ticket.id,
         "url": url_for("queue.ticket", ticket_id=ticket.id),
@@ -37,11 +48,35 @@ def ticket_json(ticket: HandoffTicket) -> dict:
         "channel": ticket.channel,
         "assigned_staff": ticket.assigned_staff or "",
         "since": local_time(ticket.created_at),
+        "at": ticket.created_at.isoformat(timespec="seconds"),
+        "waited": waited(ticket.created_at),
+        "urgent": ticket.reason in URGENT_REASONS,
+        "language": LANGUAGES.get(language, ""),
+        "language_code": language,
+    }
+
+
+def callback_json(row: RequestRow) -> dict:
+    """A new call-back request: its reference, what about, how long it has waited. No name, number or
+    other visitor text: staff read them on the request's page."""
+    return {
+        "reference_code": row.reference_code,
+        "url": row.url,
+        "urgent": row.urgent,
+        "topic": row.topic,
+        "channel": row.channel,
+        "since": local_time(row.received),
+        "at": row.received.isoformat(timespec="seconds"),
+        "waited": waited(row.received),
+        "language": LANGUAGES.get(row.language, ""),
+        "language_code": row.language,
     }
 
 
 def open_tickets():
-    return services().handoffs.list_tickets(statuses=("waiting", "active"))
+    """Waiting and active handoffs: urgent ones (after a crisis) first, then the newest."""
+    tickets = services().handoffs.list_tickets(statuses=("waiting", "active"))  # newest first
+    return sorted(tickets, key=lambda ticket: ticket.reason not in URGENT_REASONS)
 
 
 def crisis_json(alert: CrisisAlert) -> dict:
@@ -61,8 +96,20 @@ def crisis_json(alert: CrisisAlert) -> dict:
 
 
 def queue_state() -> dict:
+    tickets = open_tickets()
+    languages = services().tracker.languages(ticket.conversation_id for ticket in tickets)
     return {"crises": [crisis_json(alert) for alert in crisis_alerts()],
-            "tickets": [ticket_json(ticket) for ticket in open_tickets()]}
+            "tickets": [ticket_json(ticket, languages.get(ticket.conversation_id, "")) for ticket in tickets],
+            "callbacks": [callback_json(row) for row in callbacks_to_call()]}
+
+
+def waiting_rows(state: dict) -> list:
+    """Handoffs and call-backs in one list, as the page shows them: urgent first, then the newest."""
+    rows = [dict(ticket, kind="handoff") for ticket in state["tickets"]]
+    rows += [dict(callback, kind="callback") for callback in state["callbacks"]]
+    rows.sort(key=lambda row: row["at"], reverse=True)
+    rows.sort(key=lambda row: not row["urgent"])
+    return rows
 
 
 def can_reply(ticket: HandoffTicket) -> bool:
@@ -71,7 +118,8 @@ def can_reply(ticket: HandoffTicket) -> bool:
 
 @blueprint.route("/queue")
 def index():
-    return render_template("queue.html", **queue_state())
+    state = queue_state()
+    return render_template("queue.html", waiting=waiting_rows(state), **state)
 
 
 @blueprint.route("/queue.json")
@@ -95,15 +143,17 @@ def messages_json(ticket_id: int):
     ticket = ticket_or_404(ticket_id)
     after = params.row_id(request.args, "after", "0")
     show_contacts = bool(revealed([ticket.conversation_id]))
-    messages = services().tracker.transcript(ticket.conversation_id, after)
+    # The whole conversation is read (a button click's title is on an earlier bot message), the new part sent.
+    entries = [entry for entry in plain_messages(services().tracker.events(ticket.conversation_id))
+               if entry.id > after and entry.kind in LIVE_KINDS]
     return jsonify(
         status=ticket.status,
         assigned_staff=ticket.assigned_staff or "",
         can_reply=can_reply(ticket),
         messages=[
-            {"id": m.id, "kind": m.kind, "author": m.staff or "", "time": local_time(m.time),
-             "text": masked(m.text, show_contacts)}
-            for m in messages if m.kind in LIVE_KINDS
+            {"id": entry.id, "kind": entry.kind, "author": entry.staff or "", "time": local_time(entry.time),
+             "text": masked(entry.text, show_contacts)}
+            for entry in entries
         ],
     )
 
