@@ -8,17 +8,15 @@ read the request or the conversation itself in the console. Urgent ones (a call-
 after a crisis response, a handoff after a crisis) say so in the subject and are sent high priority.
 """
 import logging
-import os
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Mapping, Optional, Protocol, Sequence, Tuple
 
-logger = logging.getLogger(__name__)
+from clinic import settings
 
-DEFAULT_SMTP_PORT = 587
-BOOLEAN_VALUES = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+logger = logging.getLogger(__name__)
 
 
 class Notifier(Protocol):
@@ -165,39 +163,19 @@ class SmtpNotifier:
         self.send_urgent(message) if urgent else self.send(message)
 
 
-def notifier_from_env(environ: Mapping[str, str] = os.environ) -> Notifier:
-    """NOTIFIER=log (default) or smtp. A broken SMTP setup falls back to the log, with an error."""
-    kind = (environ.get("NOTIFIER") or "log").strip().lower()
-    if kind == "log":
+def notifier_from_env(environ: Optional[Mapping[str, str]] = None) -> Notifier:
+    """NOTIFIER=log (default) or smtp, from the typed settings (clinic/settings.py): the process
+    environment, or `environ` alone when given. A wrong or incomplete setup raises SettingsError
+    naming the variable: the services check the settings at start, so it stops them there."""
+    typed = settings.current() if environ is None else settings.load(environ)
+    if typed.NOTIFIER is settings.NotifierKind.log:
         return LogNotifier()
-    try:
-        if kind != "smtp":
-            raise ValueError(f"NOTIFIER must be log or smtp, not {kind!r}")
-        return _smtp_notifier(environ)
-    except ValueError as problem:
-        logger.error("Staff notifications misconfigured (%s); new requests are only logged", problem)
-        return LogNotifier()
-
-
-def _smtp_notifier(environ: Mapping[str, str]) -> SmtpNotifier:
-    missing = [name for name in ("SMTP_HOST", "SMTP_FROM", "SMTP_TO") if not (environ.get(name) or "").strip()]
-    if missing:
-        raise ValueError(f"{', '.join(missing)} not set")
-    recipients = [address.strip() for address in environ["SMTP_TO"].split(",") if address.strip()]
-    if not recipients:
-        raise ValueError("SMTP_TO has no address")
-    port_text = environ.get("SMTP_PORT") or str(DEFAULT_SMTP_PORT)
-    if not port_text.strip().isdigit():
-        raise ValueError(f"SMTP_PORT is not a number: {port_text!r}")
-    starttls_text = (environ.get("SMTP_STARTTLS") or "true").strip().lower()
-    if starttls_text not in BOOLEAN_VALUES:
-        raise ValueError(f"SMTP_STARTTLS must be true or false, not {starttls_text!r}")
     return SmtpNotifier(
-        host=environ["SMTP_HOST"].strip(),
-        port=int(port_text),
-        sender=environ["SMTP_FROM"].strip(),
-        recipients=recipients,
-        username=environ.get("SMTP_USERNAME") or None,
-        password=environ.get("SMTP_PASSWORD") or None,
-        starttls=BOOLEAN_VALUES[starttls_text],
+        host=typed.SMTP_HOST,
+        port=typed.SMTP_PORT,
+        sender=typed.SMTP_FROM,
+        recipients=typed.smtp_recipients,
+        username=typed.SMTP_USERNAME or None,
+        password=typed.secret("SMTP_PASSWORD"),
+        starttls=typed.SMTP_STARTTLS,
     )

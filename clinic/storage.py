@@ -686,15 +686,16 @@ _store_lock = threading.Lock()
 
 
 def get_store() -> RequestStore:
-    """The process-wide store, configured from the environment (see .env.example)."""
+    """The process-wide store, configured from the typed settings (clinic/settings.py, .env.example)."""
     global _store
     with _store_lock:
         if _store is None:
+            typed = settings.current()
             _store = RequestStore(
-                settings.get("DATABASE_URL"),
-                Path(settings.get("BOOKING_SPOOL_PATH")),
+                typed.DATABASE_URL,
+                typed.BOOKING_SPOOL_PATH,
                 notifier_from_env(),
-                retry_seconds=float(settings.get("BOOKING_SPOOL_RETRY_SECONDS")),
+                retry_seconds=typed.BOOKING_SPOOL_RETRY_SECONDS,
             )
         return _store
 

@@ -36,7 +36,6 @@ from sanic.response import HTTPResponse
 logger = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 
-DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024  # a long conversation's tracker with the domain: well under
 OPEN_PATHS = ("/health",)  # health checks (run.sh, Docker) need no secret; they learn nothing
 
 
@@ -110,13 +109,15 @@ class ActionServerInputChecks:
     def attach_sanic_app_extensions(self, app: Sanic) -> None:
         from clinic import settings  # the project's settings: importing them reads .env
 
-        max_bytes = int(os.environ.get("ACTION_SERVER_MAX_REQUEST_BYTES") or DEFAULT_MAX_REQUEST_BYTES)
+        # Every setting checked at start: a wrong one stops the action server here, with its name.
+        typed = settings.checked()
+        max_bytes = typed.ACTION_SERVER_MAX_REQUEST_BYTES
         app.config.REQUEST_MAX_SIZE = max_bytes
         # rasa_sdk reads SANIC_HOST after this hook (it binds 0.0.0.0 when unset): loopback unless set.
         if not os.environ.get("SANIC_HOST"):
-            os.environ["SANIC_HOST"] = settings.DEFAULTS["SANIC_HOST"]
+            os.environ["SANIC_HOST"] = typed.SANIC_HOST
         # Set (or from .env) for every start but plain `rasa run actions`; never generated here.
-        secret = os.environ.get("ACTION_SERVER_TOKEN") or None
+        secret = typed.secret("ACTION_SERVER_TOKEN")
         if not secret:
             logger.warning(
                 "ACTION_SERVER_TOKEN is not set: this action server answers calls without a secret, from this "

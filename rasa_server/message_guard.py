@@ -23,7 +23,6 @@ Every refusal (too long, too fast, service unavailable, the failed call's apolog
 crisis line (rasa_server.refusals).
 """
 import logging
-import os
 import re
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
@@ -39,6 +38,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import ConnectionException
 from sanic import Blueprint
 
+from clinic import settings
 from rasa_server import button_payloads, log_redaction
 from rasa_server.action_calls import FailedActionCalls, current_failures
 from rasa_server.rate_limit import ip_limiter, sender_limiter, slow_down_notice_limiter
@@ -46,7 +46,7 @@ from rasa_server.refusals import crisis_line
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_MESSAGE_CHARS = 2000
+DEFAULT_MAX_MESSAGE_CHARS = settings.Settings.__fields__["MAX_MESSAGE_CHARS"].default
 # C0 and C1 control characters except tab and newline, plus DEL.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Code points that are not characters: halves of a UTF-16 pair, left alone (a pair, once decoded,
@@ -57,14 +57,13 @@ STORE_ERRORS = (LockError, ConnectionException, redis.exceptions.RedisError, sql
 
 @lru_cache(maxsize=None)
 def max_message_chars() -> int:
-    value = os.environ.get("MAX_MESSAGE_CHARS", "").strip() or str(DEFAULT_MAX_MESSAGE_CHARS)
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"MAX_MESSAGE_CHARS must be a whole number of characters, not {value!r}")
-    return int(value)
+    return settings.current().MAX_MESSAGE_CHARS
 
 
 def read_settings() -> None:
-    """Reads the limits, so that a mistyped setting stops the server at start, not a visitor later."""
+    """Checks every setting (clinic/settings.py) and reads the limits, so that a mistyped setting stops
+    the server at start with its name and what it expects, not a visitor later."""
+    settings.checked()
     max_message_chars(), ip_limiter(), sender_limiter()
 
 

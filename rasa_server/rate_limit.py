@@ -14,7 +14,6 @@ stopping a person. The price of the generous IP bound: one address that spreads 
 over many conversation ids can make up to 600 messages a minute of work (the NLU's), which a
 single Rasa server absorbs (docs/reliability.md); the proxy's limit stays the outer bound.
 """
-import os
 import time
 from collections import OrderedDict, deque
 from functools import lru_cache
@@ -22,8 +21,10 @@ from typing import Callable, Deque
 
 from sanic.request import Request
 
-DEFAULT_IP_PER_MINUTE = 600
-DEFAULT_SENDER_PER_MINUTE = 30
+from clinic import settings
+
+DEFAULT_IP_PER_MINUTE = settings.Settings.__fields__["RATE_LIMIT_IP_PER_MINUTE"].default
+DEFAULT_SENDER_PER_MINUTE = settings.Settings.__fields__["RATE_LIMIT_SENDER_PER_MINUTE"].default
 
 
 class SlidingWindowLimiter:
@@ -59,26 +60,16 @@ class SlidingWindowLimiter:
         return True
 
 
-def per_minute_setting(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return max(0, int(value))
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number of requests per minute (0: no limit), not {value!r}")
-
-
 @lru_cache(maxsize=None)
 def ip_limiter() -> SlidingWindowLimiter:
     """Requests per visitor IP on the web chat endpoints (REST and Socket.IO)."""
-    return SlidingWindowLimiter(per_minute_setting("RATE_LIMIT_IP_PER_MINUTE", DEFAULT_IP_PER_MINUTE))
+    return SlidingWindowLimiter(settings.current().RATE_LIMIT_IP_PER_MINUTE)
 
 
 @lru_cache(maxsize=None)
 def sender_limiter() -> SlidingWindowLimiter:
     """Messages per conversation, on every channel."""
-    return SlidingWindowLimiter(per_minute_setting("RATE_LIMIT_SENDER_PER_MINUTE", DEFAULT_SENDER_PER_MINUTE))
+    return SlidingWindowLimiter(settings.current().RATE_LIMIT_SENDER_PER_MINUTE)
 
 
 @lru_cache(maxsize=None)

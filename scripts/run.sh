@@ -12,16 +12,18 @@ umask 077
 PY=.venv/bin/python
 WITH_ENV="$PY scripts/with_env.py"
 
-# .env and the defaults (clinic/settings.py); this also makes the data folder 0700. No secret
-# passes through this script: each service reads its own from the environment or the data folder.
-eval "$($PY - <<'PYTHON'
+# .env and the defaults (clinic/settings.py), every setting checked (a wrong one stops here, named);
+# this also makes the data folder 0700. No secret passes through this script: each service reads its
+# own from the environment or the data folder.
+defaults=$($PY - <<'PYTHON'
 from clinic import settings
 settings.apply_defaults()
 import os, shlex
 for name in ("ALLOWED_ORIGINS", "DATA_DIR", "SANIC_HOST"):
     print(f"{name}={shlex.quote(os.environ[name])}")
 PYTHON
-)"
+) || exit 1
+eval "$defaults"
 LOG_DIR="$DATA_DIR/logs"
 mkdir -p "$LOG_DIR"
 chmod 700 "$LOG_DIR"

@@ -401,14 +401,14 @@ def test_plain_rasa_commands_read_their_files_with_no_variable_set():
         text = (PROJECT_DIR / name).read_text()
         assert "${" not in "\n".join(line.split("#")[0] for line in text.splitlines()), name
     endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_DIR / "endpoints.yml"))
-    assert endpoints.action.url == settings.DEFAULTS["ACTION_ENDPOINT_URL"]
+    assert endpoints.action.url == settings.default_text("ACTION_ENDPOINT_URL")
     assert not endpoints.action.headers  # a plain action server without ACTION_SERVER_TOKEN: loopback only
     assert endpoints.nlg.type == "rasa_server.nlg.FirstMatchResponseGenerator"
     assert endpoints.tracker_store.type == "rasa_server.tracker_store.PrivateSQLiteTrackerStore"
     assert PROJECT_DIR / endpoints.tracker_store.kwargs["db"] == PROJECT_DIR / "var" / "tracker.db"
     credentials = read_config_file(str(PROJECT_DIR / "credentials.yml"))
     socketio = credentials["channels.socketio.OriginCheckedSocketIOInput"]
-    assert socketio["allowed_origins"] == settings.DEFAULTS["ALLOWED_ORIGINS"]
+    assert socketio["allowed_origins"] == settings.default_text("ALLOWED_ORIGINS")
     assert set(credentials) == {"channels.rest.CheckedRestInput", "channels.socketio.OriginCheckedSocketIOInput"}
 
 

@@ -7,6 +7,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from clinic.notifier import LogNotifier, SmtpNotifier, notifier_from_env
+from clinic.settings import SettingsError
 from clinic.storage import RequestStore
 from tests.test_storage import free_port, make_request, visitor_details
 
@@ -105,25 +106,27 @@ def test_smtp_is_configured_from_the_environment():
 
 
 @pytest.mark.parametrize(
-    "change",
+    "change, named",
     [
-        {"SMTP_HOST": ""},
-        {"SMTP_TO": ""},
-        {"SMTP_TO": " , "},
-        {"SMTP_FROM": ""},
-        {"SMTP_PORT": "five-eight-seven"},
-        {"SMTP_STARTTLS": "maybe"},
-        {"NOTIFIER": "pager"},
+        ({"SMTP_HOST": ""}, "SMTP_HOST"),
+        ({"SMTP_TO": ""}, "SMTP_TO"),
+        ({"SMTP_TO": " , "}, "SMTP_TO"),
+        ({"SMTP_FROM": ""}, "SMTP_FROM"),
+        ({"SMTP_PORT": "five-eight-seven"}, "SMTP_PORT"),
+        ({"SMTP_STARTTLS": "maybe"}, "SMTP_STARTTLS"),
+        ({"NOTIFIER": "pager"}, "NOTIFIER"),
     ],
 )
-def test_a_misconfigured_notifier_falls_back_to_the_log_and_says_so(change, caplog):
+def test_a_misconfigured_notifier_is_refused_with_the_variables_name(change, named):
+    """A wrong notifier setting is a wrong setting like any other: the services check them all at start
+    (clinic/settings.py) and stop there, naming it, rather than run without telling staff."""
     environ = {**SMTP_ENV, "SMTP_PASSWORD": "do-not-log-me", **change}
 
-    notifier = notifier_from_env(environ)
+    with pytest.raises(SettingsError) as raised:
+        notifier_from_env(environ)
 
-    assert isinstance(notifier, LogNotifier)
-    assert [record.levelname for record in caplog.records] == ["ERROR"]
-    assert "do-not-log-me" not in caplog.text
+    assert named in str(raised.value)
+    assert "do-not-log-me" not in str(raised.value)
 
 
 def test_an_unreachable_mail_server_does_not_lose_or_duplicate_the_request(make_store, caplog):

@@ -221,3 +221,64 @@ def test_run_refuses_to_start_when_a_port_is_taken_and_names_it(tmp_path):
     if shutil.which("ss"):
         assert f"pid={os.getpid()}," in output  # which program holds it
     assert "is up" not in output
+
+
+# ---- a wrong setting stops each service at start, named, with what it expects (clinic/settings.py)
+
+def refused(command, bad: Dict[str, str], data_dir: Path, timeout: int = 300) -> str:
+    """Runs a start command with wrong settings: it must stop, and say which and what is expected."""
+    env = {key: value for key, value in os.environ.items() if key not in settings.Settings.__fields__}
+    env.update(bad, DATA_DIR=str(data_dir))
+    result = subprocess.run(command, cwd=PROJECT_DIR, env=env, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=timeout)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "Traceback" not in output, output[-3000:]
+    for name in bad:
+        assert f"{name}={bad[name]!r}: expected" in output, output[-3000:]
+    assert "Not started." in output
+    return output
+
+
+BAD_SETTINGS = [{"HANDOFF_TIMEOUT_MINUTES": "abc"}, {"CONSOLE_PORT": "70000"}]
+
+
+@pytest.mark.parametrize("bad", BAD_SETTINGS)
+def test_the_action_server_refuses_a_wrong_setting(tmp_path, bad):
+    output = refused(WITH_ENV + [str(PROJECT_DIR / ".venv" / "bin" / "rasa"), "run", "actions", "--port",
+                                 str(free_port())], bad, tmp_path)
+    assert "HANDOFF_TIMEOUT_MINUTES='abc': expected a whole number (minutes), more than 0" in output or \
+        "CONSOLE_PORT='70000': expected a TCP port, 1 to 65535" in output
+
+
+def test_the_action_servers_own_start_hook_refuses_a_wrong_setting(tmp_path):
+    """Plain `rasa run actions` (no scripts/with_env.py): the rasa_sdk plugin checks the settings first."""
+    check = ("from sanic import Sanic; from rasa_sdk_plugins import ActionServerInputChecks; "
+             "ActionServerInputChecks().attach_sanic_app_extensions(Sanic('actions'))")
+    refused([sys.executable, "-c", check], {"HANDOFF_TIMEOUT_MINUTES": "abc"}, tmp_path)
+
+
+@pytest.mark.parametrize("bad", BAD_SETTINGS)
+def test_the_rasa_server_refuses_a_wrong_setting(tmp_path, bad):
+    refused([sys.executable, "scripts/rasa_run.py", "--port", str(free_port())], bad, tmp_path)
+
+
+def test_plain_rasa_run_refuses_a_wrong_setting_through_the_channels(tmp_path):
+    """Without scripts/rasa_run.py: the channels' message guard reads the settings when Rasa sets them up."""
+    refused([str(PROJECT_DIR / ".venv" / "bin" / "rasa"), "run", "--port", str(free_port()),
+             "--credentials", "credentials.yml"], {"CONSOLE_PORT": "70000"}, tmp_path)
+
+
+@pytest.mark.parametrize("bad", BAD_SETTINGS)
+def test_the_console_refuses_a_wrong_setting(tmp_path, bad):
+    refused([sys.executable, "-m", "console", "run"], bad, tmp_path)
+
+
+def test_the_console_in_docker_refuses_a_wrong_setting(tmp_path):
+    """docker-compose.yml's console: waitress through scripts/with_env.py."""
+    refused(WITH_ENV + ["waitress-serve", "--listen=127.0.0.1:1", "--call", "console:create_app"],
+            {"CONSOLE_MAX_REQUEST_KB": "lots"}, tmp_path)
+
+
+def test_make_run_refuses_a_wrong_setting(tmp_path):
+    refused(["bash", "scripts/run.sh"], {"HANDOFF_TIMEOUT_MINUTES": "abc"}, tmp_path / "data")
