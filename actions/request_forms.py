@@ -5,6 +5,7 @@ days and times that suit the visitor, each validated the same way, with the same
 visitor's language) and is asked again; three failed tries in a row at one question end the form
 with `booking_stuck` set, and the form's summary action offers a person instead of asking again.
 """
+from abc import abstractmethod
 from datetime import datetime
 from typing import Any, Dict, List, Text
 
@@ -30,8 +31,9 @@ def clinic_today():
 class ContactFormValidation(FormValidationAction):
     """Validates full_name, contact (-> phone / email) and preferred_times (-> preferred_times_parsed)."""
 
-    def name(self) -> Text:  # each form's validation action names itself
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> Text:
+        """Each form's validation action names itself; abstract, so rasa_sdk does not register this base."""
 
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
