@@ -5,6 +5,11 @@ Staff take over and reply from the console (Rasa HTTP API); handing back resumes
 external intent EXTERNAL_handoff_ended. A watchdog closes tickets nobody picked up within
 HANDOFF_TIMEOUT_MINUTES and resumes the bot with EXTERNAL_handoff_timeout, which offers a call
 back. (Rasa's own reminders do not fire while a conversation is paused, hence the watchdog.)
+
+Staff are alerted when a visitor starts waiting (urgent after a crisis), with the conversation's
+console link and none of its words. Every "Request a call back" button starts the call-back form
+(actions/callback.py), never the booking form; after a crisis, while nobody can join, the crisis
+lines come again with "Request an urgent call back".
 """
 import asyncio
 import logging
@@ -18,6 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from clinic import settings
 from clinic.handoff_store import ENDED_INTENT, TIMEOUT_INTENT, get_handoff_store
+from clinic.notifier import notifier_from_env
 from clinic.profile import clinic_is_open, load_profile
 from clinic.rasa_api import RasaApiError, rasa_api_from_settings
 
@@ -37,12 +43,20 @@ def handoff_reason(tracker: Tracker) -> str:
     return tracker.get_slot("handoff_reason") or ("crisis" if tracker.get_slot("crisis_flagged") else "request_human")
 
 
+def alert_waiting(conversation_id: str, reason: str, urgent: bool) -> None:
+    """Tells the staff on duty that a visitor is waiting: the conversation's link and why, never its words."""
+    try:
+        notifier_from_env().notify_handoff(settings.console_conversation_link(conversation_id), reason, urgent)
+    except Exception:  # the visitor is in the live queue whether or not the alert went out
+        logger.exception("Handoff alert for a waiting conversation could not be sent; it is in the live queue.")
+
+
 class ActionOfferHandoff(Action):
     """Asks for consent to bring in a person, or offers a call back when the clinic is closed.
 
     After a crisis ("Connect me with staff" under the crisis response) there is no consent question
     and never a booking form: an urgent handoff starts at once, or, while nobody can join, the
-    crisis lines are given again."""
+    crisis lines are given again with "Request an urgent call back" (name and phone, actions/callback.py)."""
 
     def name(self) -> Text:
         return "action_offer_handoff"
@@ -70,13 +84,15 @@ class ActionStartHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
+        crisis = bool(tracker.get_slot("crisis_flagged"))
         if not await asyncio.to_thread(staff_available_now):
-            dispatcher.utter_message(response="utter_handoff_closed")
+            dispatcher.utter_message(response="utter_crisis_staff_unavailable" if crisis else "utter_handoff_closed")
             return []
         channel = tracker.get_latest_input_channel() or "unknown"
-        ticket = await asyncio.to_thread(
-            get_handoff_store().open_ticket, tracker.sender_id, channel, handoff_reason(tracker)
-        )
+        reason = handoff_reason(tracker)
+        ticket, new = await asyncio.to_thread(get_handoff_store().open_ticket_once, tracker.sender_id, channel, reason)
+        if new:  # in a worker thread, like the crisis alert: an email never holds up other conversations
+            await asyncio.to_thread(alert_waiting, tracker.sender_id, reason, crisis or reason == "crisis")
         ensure_watchdog()
         dispatcher.utter_message(response="utter_handoff_started", wait_minutes=settings.get("HANDOFF_TIMEOUT_MINUTES"))
         return [SlotSet("handoff_active", True), SlotSet("handoff_ticket_id", ticket.id), ConversationPaused()]

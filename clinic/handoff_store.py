@@ -7,12 +7,13 @@ the consultation requests (DATABASE_URL).
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Tuple
 
 from sqlalchemy import CheckConstraint, Column, Integer, String, Text, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from clinic import settings
+from clinic.schema import ensure_schema
 from clinic.storage import Base, UtcDateTime, create_engine_for, utc_now
 
 TICKET_STATUSES = ("waiting", "active", "closed")
@@ -53,24 +54,28 @@ class HandoffStore:
     def _session(self) -> Iterator[Session]:
         if not self._schema_ready:
             with self._schema_lock:
-                Base.metadata.create_all(self._engine, tables=[HandoffTicket.__table__])
+                ensure_schema(self._engine)  # the newest migration (clinic/schema.py), checked once
                 self._schema_ready = True
         with self._sessions.begin() as session:
             yield session
 
     def open_ticket(self, conversation_id: str, channel: str, reason: str) -> HandoffTicket:
         """The conversation's waiting or active ticket, or a new waiting one: never two at once."""
+        return self.open_ticket_once(conversation_id, channel, reason)[0]
+
+    def open_ticket_once(self, conversation_id: str, channel: str, reason: str) -> Tuple[HandoffTicket, bool]:
+        """As open_ticket, and whether the ticket is new (staff are alerted once per waiting visitor)."""
         with self._session() as session:
             existing = self._open(session, conversation_id)
             if existing:
-                return existing
+                return existing, False
             now = utc_now()
             ticket = HandoffTicket(
                 conversation_id=conversation_id, channel=channel, reason=reason, created_at=now, updated_at=now
             )
             session.add(ticket)
             session.flush()
-            return ticket
+            return ticket, True
 
     def open_ticket_for(self, conversation_id: str) -> Optional[HandoffTicket]:
         with self._session() as session:
