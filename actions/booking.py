@@ -14,10 +14,11 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.availability import describe
 from actions.booking_fields import HELP_WITH_LABELS, HELP_WITH_LABELS_ES, Reason, check_consent, check_help_with
 from actions.language import visitor_language
-from actions.request_forms import MAX_FAILED_ATTEMPTS, ContactFormValidation, clinic_today  # noqa: F401 (re-exported)
+from actions.request_forms import (  # noqa: F401 (MAX_FAILED_ATTEMPTS, clinic_today: re-exported)
+    MAX_FAILED_ATTEMPTS, ContactFormValidation, clinic_today, shown_contact, shown_times,
+)
 from clinic.storage import ConsultationRequest, get_store
 
 logger = logging.getLogger(__name__)
@@ -77,14 +78,10 @@ class ValidateBookingForm(ContactFormValidation):
 def summary_text(tracker: Tracker) -> str:
     language = "es" if visitor_language(tracker) == "es" else "en"
     words = SUMMARY_WORDS[language]
-    times = tracker.get_slot("preferred_times") or ""
-    understood = describe(tracker.get_slot("preferred_times_parsed") or [], language)
-    if understood and understood.lower() != times.lower():
-        times = f"{times} ({understood})"
+    times = shown_times(tracker, language)
     labels = HELP_WITH_LABELS_ES if language == "es" else HELP_WITH_LABELS
     help_with = labels.get(tracker.get_slot("help_with") or "", "")
-    reachable = [part for part in (tracker.get_slot("phone"), tracker.get_slot("email")) if part]
-    contact = words["and"].join(reachable) if reachable else tracker.get_slot("contact")
+    contact = shown_contact(tracker, words["and"])
     return (
         f"{words['intro']}\n"
         f"• {words['name']}: {tracker.get_slot('full_name')}\n"

@@ -7,7 +7,7 @@ A re-ask reason is a `Reason`: the English text, which it is as a string, with i
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import phonenumbers
 
@@ -223,14 +223,19 @@ def check_contact(text: Optional[str]) -> Contact:
     return Contact(phone=phones[0] if phones else None, email=emails[0] if emails else None)
 
 
-def check_help_with(text: Optional[str]) -> Checked:
+def check_choice(text: Optional[str], choices: Dict[str, Tuple[str, ...]]) -> Checked:
+    """One of `choices` (a button's value, or a typed answer with one of its words), else PICK_AN_OPTION."""
     answer = folded(text)
     if len(answer) > MAX_ANSWER_LENGTH:
         answer = ""
-    for choice, words in HELP_WITH_CHOICES.items():
+    for choice, words in choices.items():
         if answer == choice or any(re.search(rf"\b{re.escape(word)}\b", answer) for word in words):
             return Checked(value=choice)
     return Checked(problem=PICK_AN_OPTION)
+
+
+def check_help_with(text: Optional[str]) -> Checked:
+    return check_choice(text, HELP_WITH_CHOICES)
 
 
 def check_consent(text: Optional[str]) -> Optional[bool]:

@@ -13,7 +13,7 @@ from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.availability import parse_availability
+from actions.availability import describe, parse_availability
 from actions.booking_fields import check_contact, check_name, in_language, plain_text
 from actions.language import visitor_language
 from clinic.profile import clinic_timezone
@@ -89,3 +89,16 @@ class ContactFormValidation(FormValidationAction):
         return self.accepted(
             "preferred_times", tracker, {"preferred_times": text, "preferred_times_parsed": availability.windows}
         )
+
+
+def shown_contact(tracker: Tracker, joiner: str) -> str:
+    """The phone number and/or email as a summary shows them ("+15095550147 and kim@example.com")."""
+    reachable = [part for part in (tracker.get_slot("phone"), tracker.get_slot("email")) if part]
+    return joiner.join(reachable) if reachable else (tracker.get_slot("contact") or "")
+
+
+def shown_times(tracker: Tracker, language: str) -> str:
+    """The days and times as typed, with how they were read when that says something more."""
+    times = tracker.get_slot("preferred_times") or ""
+    understood = describe(tracker.get_slot("preferred_times_parsed") or [], language)
+    return f"{times} ({understood})" if understood and understood.lower() != times.lower() else times

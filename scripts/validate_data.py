@@ -3,7 +3,8 @@
 Accepted, each checked here rather than assumed:
   - "utterance ... is not used in any story or rule" for a response that a custom action sends
     (the name appears in the actions package), that the Rasa server sends itself when something
-    fails (rasa_server/), or that a form asks with (utter_ask_<required slot>);
+    fails (rasa_server/), or that a form asks with (utter_ask_<required slot>, or the form's own
+    utter_ask_<form>_<required slot>);
   - "duplicated intents ... faq": Rasa re-adds each retrieval intent from the NLU data to the domain,
     which lists it too (without it, Rasa warns that rules use an intent missing from the domain);
   - "intent 'EXTERNAL_...' ... not found in the NLU training data": external intents are sent by the
@@ -32,8 +33,9 @@ def responses_used_outside_stories() -> set:
     for source in [*(PROJECT_DIR / "actions").rglob("*.py"), *(PROJECT_DIR / "rasa_server").rglob("*.py")]:
         names.update(re.findall(r"[\"'](utter_[\w/]+)[\"']", source.read_text(encoding="utf-8")))
     domain = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
-    for form in (domain.get("forms") or {}).values():
-        names.update(f"utter_ask_{slot}" for slot in form.get("required_slots", []))
+    for form_name, form in (domain.get("forms") or {}).items():
+        for slot in form.get("required_slots", []):
+            names.update((f"utter_ask_{slot}", f"utter_ask_{form_name}_{slot}"))
     return names
 
 

@@ -155,7 +155,9 @@ async def test_after_a_crisis_a_closed_clinic_gives_the_crisis_lines_again(
     await ActionOfferHandoff().run(dispatcher, make_tracker(slots={"crisis_flagged": True}), domain.as_dict())
     assert [m["response"] for m in dispatcher.messages] == ["utter_crisis_staff_unavailable"]
     for variant in domain.responses["utter_crisis_staff_unavailable"]:
-        assert "988" in variant["text"] and "911" in variant["text"] and "buttons" not in variant
+        # the lines again, and an urgent call back (name and phone), never a booking form
+        assert "988" in variant["text"] and "911" in variant["text"]
+        assert [button["payload"] for button in variant["buttons"]] == ["/request_urgent_callback"]
 
 
 async def test_with_no_office_hours_set_a_person_is_tried_rather_than_a_closed_clinic_assumed(
