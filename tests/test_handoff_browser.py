@@ -1,11 +1,15 @@
 """Human handoff end to end in a real browser: a visitor on the demo page asks for a person, a staff
 member takes over in the staff console (second window), they talk live, and the bot comes back.
+After a crisis response, "Connect me with staff" never leads to the booking form: a live urgent
+handoff while the clinic is open, else the crisis lines again and an urgent call back.
 
-Starts its own assistant (clinic always open), the demo page (tests/browser.py) and the console
-(`python -m console run`, a separate process as in production).
+Starts its own assistant (clinic always open unless a test closes it), the demo page
+(tests/browser.py) and the console (`python -m console run`, a separate process as in production).
 """
+import sqlite3
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,12 +23,13 @@ PASSWORD = "correct horse battery staple"
 ALWAYS_OPEN = "office_hours_schedule:\n  timezone: UTC\n  days: {%s}\n" % ", ".join(
     f"{day}: '00:00-24:00'" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 )
+CLOSED = "office_hours_schedule: {timezone: UTC, days: {}}\n"
 STAFF_REPLY = "Hi, I'm Kim from the clinic <b>team</b>. How can I help?"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    """(demo page origin, console URL) in front of one assistant whose clinic is always open."""
+def live(tmp_path_factory):
+    """The demo page's origin, the console's URL, the assistant, and its clinic profile (always open)."""
     data_dir = tmp_path_factory.mktemp("handoff-browser")
     profile = data_dir / "open.yml"
     profile.write_text(ALWAYS_OPEN)
@@ -42,10 +47,16 @@ def stack(tmp_path_factory):
         console_url = f"http://127.0.0.1:{console_port}"
         try:
             wait_for_url(console_url + "/login", console, log, seconds=60)
-            yield origin, console_url
+            yield SimpleNamespace(origin=origin, console_url=console_url, assistant=assistant, profile=profile)
         finally:
             console.terminate()
             console.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def stack(live):
+    """(demo page origin, console URL) in front of one assistant whose clinic is always open."""
+    return live.origin, live.console_url
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +114,62 @@ def test_staff_take_over_reply_and_hand_back(driver, stack):
     driver.find_element(By.ID, "clinic-chat-input").click()
     say(driver, "what are the side effects")
     wait_for_log(driver, "dissociation")
+
+
+def crisis_then_connect_me_with_staff(browser, origin):
+    """A new visitor: a crisis message, then the crisis response's "Connect me with staff" button.
+    Returns how many assistant messages were shown before the crisis response."""
+    browser.get(origin + "/")
+    browser.find_element(By.CSS_SELECTOR, "#clinic-chat .cc-launcher").click()
+    wait(browser, lambda d: active_element_id(d) == "clinic-chat-input", "the chat input has no focus", 5)
+    before = len(bubbles(browser, "bot"))
+    say(browser, "i want to kill myself tonight")
+    wait_for_log(browser, "988")
+    buttons = browser.find_elements(By.XPATH, "//button[starts-with(normalize-space(), 'Connect me with staff')]")
+    assert buttons, "the crisis response has no 'Connect me with staff' button"
+    buttons[-1].click()
+    return before
+
+
+def assert_never_the_booking_form(browser, before):
+    shown = "\n".join(bubbles(browser, "bot")[before:])
+    for words in ("five short questions", "consultation", "cinco preguntas", "consulta"):
+        assert words not in shown.lower(), f"the booking form's words {words!r} were shown:\n{shown}"
+
+
+def test_after_a_crisis_connect_me_with_staff_never_shows_the_booking_form(live, tmp_path):
+    # Office hours: an urgent live handoff at once, no consent question.
+    open_browser = chrome(tmp_path / "open-profile")
+    try:
+        before = crisis_then_connect_me_with_staff(open_browser, live.origin)
+        wait_for_log(open_browser, "a person will join this chat")
+        assert_never_the_booking_form(open_browser, before)
+    finally:
+        open_browser.quit()
+
+    # Nobody can join: the crisis lines again, and an urgent call back (name and phone only).
+    live.profile.write_text(CLOSED)
+    closed_browser = chrome(tmp_path / "closed-profile")
+    try:
+        before = crisis_then_connect_me_with_staff(closed_browser, live.origin)
+        wait_for_log(closed_browser, "Our team can't join this chat right now")
+        click_button(closed_browser, "Request an urgent call back")
+        wait_for_log(closed_browser, "I just need your name and a phone number")
+        wait_for_log(closed_browser, "what is your full name?")
+        closed_browser.find_element(By.ID, "clinic-chat-input").click()
+        say(closed_browser, "Maria Lopez")
+        wait_for_log(closed_browser, "What phone number should our staff call?")
+        say(closed_browser, "509-555-0147")
+        wait_for_log(closed_browser, "I've asked our staff to call you at +15095550147 as soon as they can")
+        assert_never_the_booking_form(closed_browser, before)
+    finally:
+        closed_browser.quit()
+        live.profile.write_text(ALWAYS_OPEN)
+
+    database = sqlite3.connect(live.assistant.env["DATABASE_URL"].removeprefix("sqlite:///"))
+    try:
+        callbacks = database.execute("SELECT full_name, phone, urgent, status FROM callback_requests").fetchall()
+        consultations = database.execute("SELECT COUNT(*) FROM consultation_requests").fetchone()[0]
+    finally:
+        database.close()
+    assert callbacks == [("Maria Lopez", "+15095550147", 1, "new")] and consultations == 0
