@@ -1,4 +1,4 @@
-"""Write the consultation requests waiting in the booking spool to the database, now.
+"""Write the requests waiting in the booking spool (consultation and call-back requests) to the database, now.
 
 Usage: .venv/bin/python scripts/replay_spool.py
 The action server does this by itself once the database is back; this is for staff and ops who
