@@ -59,6 +59,11 @@ USER clinic
 # docker-compose.yml publishes none of them (only the nginx proxy publishes 80/443).
 EXPOSE 5005 5055 8090
 
+# Every container starts through the entry point: `alembic upgrade head` on the clinic database
+# (when the container has DATABASE_URL: the action server, the console, their one-off commands),
+# then the command (deploy/docker-entrypoint.sh).
+ENTRYPOINT ["sh", "deploy/docker-entrypoint.sh"]
+
 # docker-compose.yml sets the command of each service; by default the action server (loopback only
 # unless SANIC_HOST says otherwise, see clinic/settings.py). Every command starts through
 # scripts/with_env.py or scripts/rasa_run.py: umask 077, so what it writes in /app/var is private,

@@ -9,10 +9,14 @@ RASA := $(WITH_ENV) $(VENV)/bin/rasa
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: install train validate run shell actions console staff-user test test-stories test-python tune bench lock clean
+.PHONY: install migrate train validate run shell actions console staff-user test test-stories test-python tune bench lock clean
 
 install:
 	@bash scripts/setup.sh
+
+# The clinic database (DATABASE_URL) at the newest migration; make install does it too (alembic.ini).
+migrate: install
+	$(WITH_ENV) $(VENV)/bin/alembic upgrade head
 
 # `rasa train` compares fingerprints and keeps the current model when nothing changed.
 train: install

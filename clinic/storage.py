@@ -47,6 +47,7 @@ from sqlalchemy.types import TypeDecorator
 
 from clinic import settings
 from clinic.notifier import Notifier, notifier_from_env
+from clinic.schema import ensure_schema
 
 logger = logging.getLogger(__name__)
 
@@ -411,11 +412,13 @@ class RequestStore:
             yield session
 
     def _ensure_schema(self) -> None:
+        """The database at the newest migration (clinic/schema.py), checked once: a database that cannot
+        be reached raises here, the request is spooled, and the next use checks again."""
         if self._schema_ready:
             return
         with self._schema_lock:
             if not self._schema_ready:
-                Base.metadata.create_all(self._engine)
+                ensure_schema(self._engine)
                 self._schema_ready = True
 
     def _insert(self, request: Request) -> Tuple[str, bool]:
@@ -701,7 +704,7 @@ def get_store() -> RequestStore:
 
 
 # ---- notes on a request already sent: "can we do Thursday instead", "please cancel it". One row per
-# note, in a table of its own (created by create_all like the others, also in an existing database).
+# note, in a table of its own (made by the migrations like the others, migrations/).
 NOTE_KINDS = ("change", "cancel")
 MAX_NOTE_LENGTH = 500
 

@@ -1,16 +1,14 @@
-"""The console's own tables, in the clinic database (DATABASE_URL), created on startup."""
+"""The console's own tables, in the clinic database (DATABASE_URL). Their schema is made and upgraded by
+the migrations (migrations/, clinic/schema.py): a new column or table here needs a new revision."""
 from contextlib import contextmanager
 from typing import Iterator
 
 from flask_login import UserMixin
-from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
-from clinic.handoff_store import HandoffTicket
-from clinic.storage import (
-    Base, CallbackRequestRecord, ConsultationRequestRecord, RequestNote, UtcDateTime, create_engine_for,
-)
+from clinic.schema import ensure_schema
+from clinic.storage import UtcDateTime, create_engine_for
 
 ConsoleBase = declarative_base()
 
@@ -96,35 +94,13 @@ class NluLabel(ConsoleBase):
     labelled_at = Column(UtcDateTime, nullable=False)
 
 
-# (table, column, SQL definition): columns added since the first version, added to older databases.
-ADDED_COLUMNS = (
-    ("staff_users", "session_generation", "INTEGER NOT NULL DEFAULT 0"),
-    ("nlu_labels", "language", "VARCHAR(8)"),
-)
-
-
 class ConsoleDb:
     def __init__(self, database_url: str) -> None:
         self.engine = create_engine_for(database_url)
-        ConsoleBase.metadata.create_all(self.engine)
-        self._add_missing_columns()
-        # The clinic's tables the console queries directly, as their own stores would create them.
-        Base.metadata.create_all(self.engine, tables=[ConsultationRequestRecord.__table__,
-                                                      CallbackRequestRecord.__table__, RequestNote.__table__,
-                                                      HandoffTicket.__table__])
+        # The schema (the console's tables and the clinic's it queries directly) is the migrations'
+        # (migrations/, clinic/schema.py): brought to the newest revision here, at the console's start.
+        ensure_schema(self.engine)
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
-
-    def _add_missing_columns(self) -> None:
-        """Columns added to the console's tables since they were first created."""
-        for table, column, definition in ADDED_COLUMNS:
-            if column in {found["name"] for found in inspect(self.engine).get_columns(table)}:
-                continue
-            try:
-                with self.engine.begin() as connection:
-                    connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {definition}"))
-            except SQLAlchemyError:  # another process added it meanwhile
-                if column not in {found["name"] for found in inspect(self.engine).get_columns(table)}:
-                    raise
 
     @contextmanager
     def session(self) -> Iterator[Session]:

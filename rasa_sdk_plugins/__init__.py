@@ -111,6 +111,11 @@ class ActionServerInputChecks:
 
         # Every setting checked at start: a wrong one stops the action server here, with its name.
         typed = settings.checked()
+        # The clinic database at the newest migration before the first action call (clinic/schema.py);
+        # a database down now only delays it: the stores upgrade it when they first reach it.
+        from clinic.schema import upgrade_at_start
+
+        upgrade_at_start(typed.DATABASE_URL, "action server")
         max_bytes = typed.ACTION_SERVER_MAX_REQUEST_BYTES
         app.config.REQUEST_MAX_SIZE = max_bytes
         # rasa_sdk reads SANIC_HOST after this hook (it binds 0.0.0.0 when unset): loopback unless set.

@@ -3,7 +3,8 @@
 #   - .venv with Python 3.10 and the pinned Python packages (requirements.lock);
 #   - Debian's chromium + chromium-driver for the browser tests, and postgresql + redis-server for
 #     the production tests (tests/test_production.py starts its own servers on loopback; needs root or sudo);
-#   - the web chat widget's npm packages (web/package-lock.json), built into web/dist.
+#   - the web chat widget's npm packages (web/package-lock.json), built into web/dist;
+#   - the clinic database at the newest migration (alembic upgrade head).
 # Everything comes from the package registries; nothing is downloaded at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,3 +46,12 @@ if [ ${#debian_packages[@]} -gt 0 ]; then
 fi
 
 bash scripts/build_web.sh
+
+# The clinic database (DATABASE_URL; default var/clinic.db) at the newest migration (alembic.ini,
+# migrations/): made on a first install, upgraded after a pull, adopted (rows kept) when create_all made it.
+if ! migrated=$("$VENV/bin/python" scripts/with_env.py "$VENV/bin/alembic" upgrade head 2>&1); then
+  echo "$migrated" >&2
+  echo "The database migrations failed (make migrate runs them again)." >&2
+  exit 1
+fi
+grep -F "Running upgrade" <<<"$migrated" || true

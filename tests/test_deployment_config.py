@@ -481,3 +481,17 @@ def test_checker_flags_nginx_forwarding_the_api():
     )
     assert ("_", "/") in public_rasa_routes(config)
     assert proxied_upstream(location_for(chat_server(config), "/conversations/abc/tracker")) == "rasa"
+
+
+# ---- database migrations in the image (migrations/, clinic/schema.py)
+
+def test_the_image_migrates_the_clinic_database_before_its_services_start(services):
+    dockerfile = (PROJECT_DIR / "Dockerfile").read_text()
+    assert re.search(r'^ENTRYPOINT \["sh", "deploy/docker-entrypoint.sh"\]$', dockerfile, flags=re.MULTILINE)
+    entrypoint = (PROJECT_DIR / "deploy" / "docker-entrypoint.sh").read_text()
+    assert "python scripts/with_env.py alembic upgrade head" in entrypoint and 'exec "$@"' in entrypoint
+    assert (PROJECT_DIR / "alembic.ini").exists() and "alembic==" in (PROJECT_DIR / "requirements.lock").read_text()
+    # The services with the clinic database migrate it at start; the Rasa servers have none to migrate.
+    for name in ("actions", "console"):
+        assert "DATABASE_URL" in environment(services[name]), name
+    assert "DATABASE_URL" not in environment(services["rasa"])
