@@ -7,9 +7,10 @@ tests/heldout/*.yml (English), tests/heldout_es/*.yml (Spanish) and tests/crisis
   - crisis recall (the crisis response or the check-in), false alarms (the crisis response) and
     check-ins given to ordinary messages;
   - out-of-scope rejection: unrelated messages that got no FAQ answer.
-With --frozen it reports instead on the frozen blind sets in tests/frozen/ (crisis_eval.yml,
-faq_eval.yml): run it once per model that is released, never to tune (see the README).
-Usage: python scripts/evaluate_nlu.py [--model PATH] [--frozen] [--report FILE]
+With --frozen N it reports instead on frozen blind set N in tests/frozen/ (1: crisis_eval.yml and
+faq_eval.yml; N: crisis_eval_N.yml and faq_eval_N.yml): run it once per model that is released,
+never to tune (see the README). Each new look needs a new set, written blind.
+Usage: python scripts/evaluate_nlu.py [--model PATH] [--frozen [N]] [--report FILE]
 """
 import argparse
 import asyncio
@@ -166,17 +167,19 @@ def predict(model_path: Optional[str], texts) -> Tuple[Dict[str, str], Dict[str,
     return predicted, top1, by_text
 
 
-def frozen_sets() -> Dict[str, Any]:
-    crisis = yaml.safe_load((FROZEN_DIR / "crisis_eval.yml").read_text(encoding="utf-8"))
-    faq = read_nlu_examples([FROZEN_DIR / "faq_eval.yml"])
+def frozen_sets(number: int = 1) -> Dict[str, Any]:
+    """Set no. 1 is crisis_eval.yml / faq_eval.yml; a later set N adds the suffix _N."""
+    suffix = "" if number == 1 else f"_{number}"
+    crisis = yaml.safe_load((FROZEN_DIR / f"crisis_eval{suffix}.yml").read_text(encoding="utf-8"))
+    faq = read_nlu_examples([FROZEN_DIR / f"faq_eval{suffix}.yml"])
     return {"crisis": crisis, "faq": faq}
 
 
-def run_frozen(model_path: Optional[str] = None) -> Dict[str, Any]:
+def run_frozen(model_path: Optional[str] = None, number: int = 1) -> Dict[str, Any]:
     """Figures per language on the frozen blind sets (crisis and FAQ). Reported once per release."""
     from nlu_components.language_detector import TwoLanguageDetector
 
-    sets = frozen_sets()
+    sets = frozen_sets(number)
     detector = TwoLanguageDetector()
     faq_by_language: Dict[str, List[Tuple[str, str]]] = {"en": [], "es": []}
     for text, gold in sets["faq"]:
@@ -203,11 +206,13 @@ def run_frozen(model_path: Optional[str] = None) -> Dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model archive (default: the newest in models/)")
-    parser.add_argument("--frozen", action="store_true", help="report on the frozen blind sets (once per release)")
+    parser.add_argument("--frozen", type=int, nargs="?", const=1, metavar="N",
+                        help="report on frozen blind set N (default 1), once per release")
     parser.add_argument("--report", help="JSON file (default: results/nlu_heldout.json or results/nlu_frozen.json)")
     args = parser.parse_args()
-    figures = run_frozen(args.model) if args.frozen else run(args.model)[0]
-    report = Path(args.report or PROJECT_DIR / "results" / ("nlu_frozen.json" if args.frozen else "nlu_heldout.json"))
+    figures = run_frozen(args.model, args.frozen) if args.frozen else run(args.model)[0]
+    default_report = f"nlu_frozen_{args.frozen}.json" if args.frozen else "nlu_heldout.json"
+    report = Path(args.report or PROJECT_DIR / "results" / default_report)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
 
