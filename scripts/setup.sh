@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs; does nothing that is already done:
-#   - .venv with Python 3.10 and the pinned Python packages (requirements.lock);
+#   - .venv with Python 3.10 and the pinned Python packages: production's (requirements.lock, as the
+#     Docker image) and development's (requirements-dev.lock: tests, benchmarks, lint);
 #   - Debian's chromium + chromium-driver for the browser tests, and postgresql + redis-server for
 #     the production tests (tests/test_production.py starts its own servers on loopback; needs root or sudo);
 #   - the web chat widget's npm packages (web/package-lock.json), built into web/dist;
@@ -11,7 +12,9 @@ cd "$(dirname "$0")/.."
 
 VENV=.venv
 STAMP="$VENV/.installed"
-want_stamp=$(cat requirements.lock requirements-nodeps.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
+# Production's pins and development's (tests, benchmarks, lint): a change to either reinstalls.
+want_stamp=$(cat requirements.txt requirements.lock requirements-dev.txt requirements-dev.lock requirements-nodeps.txt \
+  scripts/setup.sh | sha256sum | cut -d' ' -f1)
 
 if [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then
   echo "Existing $VENV is not Python 3.10: recreating it."
@@ -26,8 +29,10 @@ fi
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$want_stamp" ]; then
   echo "Installing pinned Python packages (first run takes a few minutes)..."
   "$VENV/bin/python" -m pip install --quiet --upgrade "pip==26.3"
-  # The lock is a complete freeze, so nothing else needs resolving.
-  "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements.lock -r requirements-nodeps.txt
+  # The locks together are a complete freeze, so nothing else needs resolving. Production's
+  # (requirements.lock, all the Docker image installs) and development's (requirements-dev.lock).
+  "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements.lock -r requirements-dev.lock \
+    -r requirements-nodeps.txt
   echo "$want_stamp" > "$STAMP"
 fi
 

@@ -437,6 +437,7 @@ def test_dockerfile_pinned_install_non_root_no_secrets():
     instructions = [line for line in text.splitlines() if line and not line.startswith("#")]
     assert re.search(r"^FROM python:3\.10-slim\s*$", text, flags=re.MULTILINE)
     assert "pip install --quiet --no-deps -r requirements.lock -r requirements-nodeps.txt" in text
+    assert "requirements-dev" not in "\n".join(instructions)  # tests, benchmarks and lint stay out
     users = [line.split()[1] for line in instructions if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
     assert not re.search(r"^(ENV|ARG)\s+\S*(PASSWORD|TOKEN|SECRET)", text, flags=re.MULTILINE)
@@ -495,3 +496,19 @@ def test_the_image_migrates_the_clinic_database_before_its_services_start(servic
     for name in ("actions", "console"):
         assert "DATABASE_URL" in environment(services[name]), name
     assert "DATABASE_URL" not in environment(services["rasa"])
+
+
+# ---- production and development requirements apart
+
+def test_production_requirements_hold_no_test_bench_or_lint_package():
+    production = (PROJECT_DIR / "requirements.lock").read_text() + (PROJECT_DIR / "requirements.txt").read_text()
+    development = (PROJECT_DIR / "requirements-dev.lock").read_text()
+    for name in ("pytest", "pytest-asyncio", "hypothesis", "aiosmtpd", "selenium", "pyinstrument", "ruff"):
+        assert not re.search(rf"^{re.escape(name)}==", production, flags=re.MULTILINE | re.IGNORECASE), name
+        assert re.search(rf"^{re.escape(name)}==", development, flags=re.MULTILINE | re.IGNORECASE), name
+    pinned = lambda text: {line.split("==")[0].lower() for line in text.splitlines() if "==" in line}  # noqa: E731
+    assert not pinned(production) & pinned(development)  # each package pinned once
+    setup = (PROJECT_DIR / "scripts" / "setup.sh").read_text()
+    stamp = next(line for line in setup.splitlines() if line.startswith("want_stamp="))
+    for name in ("requirements.lock", "requirements-dev.lock"):
+        assert name in stamp and f"-r {name}" in setup, name
