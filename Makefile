@@ -9,7 +9,7 @@ RASA := $(WITH_ENV) $(VENV)/bin/rasa
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: install migrate train validate run shell actions console staff-user test test-stories test-python tune bench lock clean
+.PHONY: install migrate train validate run shell actions console staff-user test test-stories test-python lint tune bench lock clean
 
 install:
 	@bash scripts/setup.sh
@@ -48,6 +48,10 @@ test-stories: train
 
 test-python: train
 	$(WITH_ENV) $(PY) -m pytest tests
+
+# Style and likely bugs (ruff; rules and exclusions in pyproject.toml). Reports only, changes nothing.
+lint: install
+	$(VENV)/bin/ruff check .
 
 # Re-tunes the confidence thresholds by cross-validation (writes docs/thresholds.md).
 tune: install

@@ -324,7 +324,8 @@ class Settings(BaseSettings):
     POSTGRES_PASSWORD: Optional[SecretStr] = setting(None, "The PostgreSQL user's password.", "production")
     REDIS_HOST: Optional[str] = setting(
         None, "Redis for the lock store (db 1: one message per conversation at a time across replicas). "
-        "docker-compose.yml sets the host and port itself (redis:6379).", "production", expected="a host name or address",
+        "docker-compose.yml sets the host and port itself (redis:6379).", "production",
+        expected="a host name or address",
     )
     REDIS_PORT: int = setting(6379, "Redis's port.", "production", **PORT)
     REDIS_PASSWORD: Optional[SecretStr] = setting(None, "Redis's password (requirepass).", "production")
@@ -687,7 +688,8 @@ def console_secret_key() -> str:
     The action server needs it too, to link staff alerts to a conversation's opaque key.
     """
     settings = current()
-    return settings.secret("CONSOLE_SECRET_KEY") or generated_secret(settings.DATA_DIR / "console_secret_key", length=48)
+    key_file = settings.DATA_DIR / "console_secret_key"
+    return settings.secret("CONSOLE_SECRET_KEY") or generated_secret(key_file, length=48)
 
 
 def console_conversation_link(conversation_id: str) -> str:

@@ -53,7 +53,7 @@ def closure(roots: Iterable[str], dists: Dict[str, metadata.Distribution], skip:
         if (name, extra) in done:
             continue
         if name not in dists:
-            raise SystemExit(f"{name} is required but not installed: pip install -r requirements.txt -r requirements-dev.txt")
+            raise SystemExit(f"{name} is required but not installed: make lock installs the requirements first")
         done.add((name, extra))
         seen.add(name)
         for text in dists[name].requires or []:
