@@ -154,8 +154,11 @@ def test_other_payloads_are_not_accepted_from_visitors(domain, payload):
 
 
 def test_buttons_the_bot_sent_in_the_conversation_are_accepted_but_never_a_system_intent(domain):
-    assert not visitor_may_send("/change_booking", domain, NOTHING_OFFERED)
-    assert visitor_may_send("/change_booking", domain, bot_offered("/change_booking"))
+    # A payload only an action builds (the booking summary's "change" buttons carry the field).
+    built_in_code = '/change_booking{"booking_field": "consent_to_contact"}'
+    assert built_in_code not in domain_button_payloads(domain)
+    assert not visitor_may_send(built_in_code, domain, NOTHING_OFFERED)
+    assert visitor_may_send(built_in_code, domain, bot_offered(built_in_code))
     for payload in ("/restart", "/EXTERNAL_handoff_ended"):
         assert is_system_intent(payload) and not visitor_may_send(payload, domain, bot_offered(payload))
     assert not [payload for payload in domain_button_payloads(domain) if is_system_intent(payload)]
