@@ -211,7 +211,8 @@
     "can could would will should what how when where which who why our we us i i'm my have has had not " +
     "or at on an about if like please from do does did there they them their she her his all any some " +
     "more just also than then so but by as up out get help talk person free book here yes hi hello thank " +
-    "thanks sorry you're it's don't can't i'll we'll let's what's here's that's cost costs treatment team"
+    "thanks sorry you're it's don't can't i'll we'll let's what's here's that's cost costs treatment team " +
+    "sure new start request"
   );
 
   function wordSet(list) {
