@@ -65,7 +65,9 @@ class ActionRecallBooking(Action):
     ) -> List[EventType]:
         requests = sent_requests(tracker)
         if not requests:
-            response = "utter_booking_recall_in_progress" if booking_in_progress(tracker) else "utter_booking_recall_none"
+            response = (
+                "utter_booking_recall_in_progress" if booking_in_progress(tracker) else "utter_booking_recall_none"
+            )
             dispatcher.utter_message(response=response)
             return []
         language = "es" if visitor_language(tracker) == "es" else "en"

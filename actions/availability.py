@@ -54,7 +54,8 @@ MONTH_ABBREVIATIONS_ES = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago"
 EMPTY = Reason("Please tell me which days or times usually suit you.",
                "Por favor dígame qué días u horarios le quedan mejor.")
 TOO_LONG = Reason("That's a bit long for me. Could you tell me the days and times that suit you in a shorter answer?",
-                  "Es un poco largo para mí. ¿Me podría decir en una respuesta más corta qué días y horarios le quedan mejor?")
+                  "Es un poco largo para mí. ¿Me podría decir en una respuesta más corta qué días y horarios "
+                  "le quedan mejor?")
 PAST = Reason("That date has already passed. Could you give a day from today onwards?",
               "Esa fecha ya pasó. ¿Me podría dar un día de hoy en adelante?")
 TOO_FAR = Reason("That's more than a year away. Could you suggest something sooner?",
@@ -66,7 +67,8 @@ NO_SUCH_DAY = Reason("{} doesn't have {} days. Could you give another date?",
 NOT_A_TIME = Reason('I couldn\'t read "{}" as a time. Could you write it like "after 3pm"?',
                     'No pude leer "{}" como hora. ¿Podría escribirla como "3pm" o "10:30am"?')
 NO_GAP = Reason("Those times don't leave any gap. Could you check the earliest and latest times that suit you?",
-                "Esos horarios no dejan ningún espacio. ¿Podría revisar la hora más temprana y la más tarde que le quedan bien?")
+                "Esos horarios no dejan ningún espacio. ¿Podría revisar la hora más temprana y la más tarde "
+                "que le quedan bien?")
 
 Item = Tuple[str, Any]  # ("anchor", window base) | ("part"|"after"|"before"|"not_day"|"not_part", value)
 
@@ -356,7 +358,9 @@ CONSUMERS = [(re.compile(pattern), handler) for pattern, handler in [
 def _normalise(text: str) -> str:
     text = "".join(c if c.isprintable() else " " for c in unicodedata.normalize("NFKC", text).lower())
     # without accents: "mañana" is "manana", "miércoles" "miercoles", typed either way
-    text = unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)))
+    text = unicodedata.normalize(
+        "NFC", "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    )
     for pattern, replacement in REWRITES:
         text = pattern.sub(replacement, text)
     return text.strip()

@@ -17,7 +17,11 @@ from rasa_sdk.types import DomainDict
 from actions.booking_fields import HELP_WITH_LABELS, HELP_WITH_LABELS_ES, Reason, check_consent, check_help_with
 from actions.language import visitor_language
 from actions.request_forms import (  # noqa: F401 (MAX_FAILED_ATTEMPTS, clinic_today: re-exported)
-    MAX_FAILED_ATTEMPTS, ContactFormValidation, clinic_today, shown_contact, shown_times,
+    MAX_FAILED_ATTEMPTS,
+    ContactFormValidation,
+    clinic_today,
+    shown_contact,
+    shown_times,
 )
 from clinic.storage import ConsultationRequest, get_store
 
@@ -103,7 +107,9 @@ class ActionBookingSummary(Action):
     ) -> List[EventType]:
         if tracker.get_slot("booking_stuck"):
             dispatcher.utter_message(response="utter_booking_offer_person")
-            return [SlotSet("booking_stuck", None), SlotSet("handoff_reason", "booking_stuck")] + earlier_request_in_view(tracker)
+            return [
+                SlotSet("booking_stuck", None), SlotSet("handoff_reason", "booking_stuck")
+            ] + earlier_request_in_view(tracker)
         language = "es" if visitor_language(tracker) == "es" else "en"
         dispatcher.utter_message(text=summary_text(tracker), buttons=[dict(b) for b in SUMMARY_BUTTONS[language]])
         return [] if tracker.get_slot("booking_id") else [SlotSet("booking_id", uuid.uuid4().hex)]
@@ -144,7 +150,9 @@ class ActionSubmitBooking(Action):
             return []
         result = await asyncio.to_thread(get_store().submit, request)
         response = "utter_booking_saved" if result.stored else "utter_booking_saved_later"
-        dispatcher.utter_message(response=response, full_name=request.full_name, booking_reference=result.reference_code)
+        dispatcher.utter_message(
+            response=response, full_name=request.full_name, booking_reference=result.reference_code
+        )
         # When to expect contact: the clinic profile's response time and phone, when set (domain.yml).
         dispatcher.utter_message(response="utter_booking_next_steps")
         return cleared_booking_slots() + remembered_request(tracker, request, result.reference_code, result.stored)
@@ -180,7 +188,11 @@ class ActionCancelBooking(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         dispatcher.utter_message(response="utter_booking_cancelled")
-        return [ActiveLoop(None), SlotSet("requested_slot", None)] + cleared_booking_slots() + earlier_request_in_view(tracker)
+        return (
+            [ActiveLoop(None), SlotSet("requested_slot", None)]
+            + cleared_booking_slots()
+            + earlier_request_in_view(tracker)
+        )
 
 
 # ---- the requests sent in this conversation (issue "Asking for a person reaches a person"; what is

@@ -25,7 +25,8 @@ NAME_PREFIX = re.compile(
 )
 # Letters of any script, with the marks, spaces and punctuation real names use.
 NAME_CHARACTERS = re.compile(r"^[^\W\d_][\w\s.'’\-]*$", re.UNICODE)
-NOT_A_NAME = {"yes", "no", "ok", "okay", "sure", "thanks", "thank you", "hi", "hello", "hey", "bye", "none", "idk", "n/a", "na",
+NOT_A_NAME = {"yes", "no", "ok", "okay", "sure", "thanks", "thank you", "hi", "hello", "hey", "bye", "none", "idk",
+              "n/a", "na",
               "si", "sí", "claro", "okey", "gracias", "hola", "buenas", "bueno", "adios", "adiós", "nada", "ninguno",
               "no se", "no sé", "nel", "sale", "me llamo", "soy", "mi nombre es", "my name is"}
 # A "name" made only of these words is a greeting or a courtesy ("hola buenas", "buenos días").
@@ -59,13 +60,18 @@ HELP_WITH_LABELS_ES = {
     "prefer_to_say_at_consultation": "Prefiero decirlo en la consulta",
 }
 # Compared without accents and punctuation: "Sí, claro" is "si claro", "no, gracias" "no gracias".
-YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "i agree", "agree", "i consent", "consent", "of course", "fine", "please do", "yes please",
-             "si", "sii", "sip", "simon", "claro", "claro que si", "si claro", "claro si", "por supuesto", "si por supuesto",
+YES_WORDS = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "i agree", "agree", "i consent", "consent",
+             "of course", "fine", "please do", "yes please",
+             "si", "sii", "sip", "simon", "claro", "claro que si", "si claro", "claro si", "por supuesto",
+             "si por supuesto",
              "de acuerdo", "esta bien", "ta bien", "si esta bien", "okey", "oki", "si por favor", "acepto", "si acepto",
-             "dale", "andale", "va", "sale", "adelante", "si adelante", "con gusto", "si gracias", "si puede", "si pueden"}
+             "dale", "andale", "va", "sale", "adelante", "si adelante", "con gusto", "si gracias", "si puede",
+             "si pueden"}
 NO_WORDS = {"no", "n", "nope", "nah", "i don't", "i do not", "don't", "dont", "no thanks", "i dont",
-            "no gracias", "nel", "para nada", "no acepto", "mejor no", "no por favor", "no quiero", "prefiero que no", "nop"}
-LEADING_YES = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "si", "sii", "sip", "simon", "claro", "okey", "dale", "va", "sale"}
+            "no gracias", "nel", "para nada", "no acepto", "mejor no", "no por favor", "no quiero", "prefiero que no",
+            "nop"}
+LEADING_YES = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "si", "sii", "sip", "simon", "claro", "okey", "dale",
+               "va", "sale"}
 LEADING_NO = {"no", "nope", "nah", "nel", "nop"}
 BUT_WORDS = {"no", "not", "don't", "dont", "never", "but", "nunca", "pero", "sino", "tampoco", "ni"}
 

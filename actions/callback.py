@@ -185,7 +185,11 @@ async def submit(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Eve
         response=response, full_name=request.full_name, callback_reference=result.reference_code,
         callback_phone=request.phone,
     )
-    return cleared_callback_slots() + [SlotSet("callback_reference", result.reference_code)] + earlier_request_in_view(tracker)
+    return (
+        cleared_callback_slots()
+        + [SlotSet("callback_reference", result.reference_code)]
+        + earlier_request_in_view(tracker)
+    )
 
 
 class ActionCallbackSummary(Action):
@@ -200,10 +204,14 @@ class ActionCallbackSummary(Action):
     ) -> List[EventType]:
         if tracker.get_slot(STUCK_SLOT):
             dispatcher.utter_message(response="utter_callback_offer_person")
-            return [SlotSet(STUCK_SLOT, None), SlotSet("handoff_reason", "callback_stuck")] + earlier_request_in_view(tracker)
+            return [
+                SlotSet(STUCK_SLOT, None), SlotSet("handoff_reason", "callback_stuck")
+            ] + earlier_request_in_view(tracker)
         if tracker.get_slot("callback_urgent"):
             return await submit(dispatcher, tracker)
-        dispatcher.utter_message(text=summary_text(tracker), buttons=[dict(b) for b in SUMMARY_BUTTONS[language_of(tracker)]])
+        dispatcher.utter_message(
+            text=summary_text(tracker), buttons=[dict(b) for b in SUMMARY_BUTTONS[language_of(tracker)]]
+        )
         return [] if tracker.get_slot("callback_id") else [SlotSet("callback_id", uuid.uuid4().hex)]
 
 

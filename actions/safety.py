@@ -16,8 +16,8 @@ from rasa_sdk.events import (
     ActiveLoop,
     EventType,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
+    UserUttered,
 )
 from rasa_sdk.executor import CollectingDispatcher
 
