@@ -15,6 +15,14 @@ it unclear. An English one decides nothing: many Spanish speakers greet in Engli
 language is unset the replies are English anyway, with "Español" offered and the crisis response in
 both languages. No phrase ever switches a conversation ("gracias" at the end of an English one, or
 "thanks" in a Spanish one, keeps its language).
+
+The page the visitor writes from: the website widget sends the page's language with every message
+(metadata `page_language`, "en"/"es": <html lang="es">, data-lang, ClinicChatConfig.lang). While the
+conversation's language is not yet set, a Spanish page decides it for a message that is not clearly
+English ("hi", "ok", a button on the Spanish page: Spanish; a single word never counts as clear here,
+"ok" scores 0.89 English, "book" 0.94); a message that is clearly in a language (a sentence of two
+words or more, or a Spanish greeting) still wins over the page. An English page changes nothing:
+replies are English while the language is unset anyway, and "Español" stays offered.
 """
 import re
 import unicodedata
@@ -32,6 +40,10 @@ FIRST_DECISION = 0.8
 SWITCH = 0.9
 # Languages whose greetings and courtesies alone decide a conversation's first language.
 DECIDED_BY_A_PHRASE = ("es",)
+# Pages whose language decides a conversation's first language when the message itself does not.
+DECIDED_BY_THE_PAGE = ("es",)
+# The metadata key the website widget sends the page's language in (web/src/clinic-chat.js).
+PAGE_LANGUAGE_KEY = "page_language"
 # Answers to these questions (a name, a phone number or e-mail) say nothing about the language.
 LANGUAGE_NEUTRAL_ANSWERS = ("full_name", "contact")
 
@@ -41,8 +53,28 @@ def visitor_language(tracker: Tracker) -> Optional[str]:
     return language if language in LANGUAGES else None
 
 
-def language_after(current: Optional[str], detected: Optional[Dict[str, Any]]) -> Optional[str]:
-    """The conversation's language after a message whose detection is `detected`."""
+def page_language(metadata: Any) -> Optional[str]:
+    """The language of the page a message was sent from ("en"/"es", from "es-MX" too), or None."""
+    value = metadata.get(PAGE_LANGUAGE_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(value, str):
+        return None
+    primary = re.split(r"[-_]", value.strip().lower())[0]
+    return primary if primary in LANGUAGES else None
+
+
+def language_after(
+    current: Optional[str], detected: Optional[Dict[str, Any]], page: Optional[str] = None, words: int = 2
+) -> Optional[str]:
+    """The conversation's language after a message of `words` words whose detection is `detected`,
+    sent from a page in `page` (None: not from a web page, or its language unknown)."""
+    if current is None and page in DECIDED_BY_THE_PAGE:
+        if words < 2 and not (detected or {}).get("phrase"):
+            detected = None  # "ok", "book": one word is no clear sign against the page
+        return _language_after(None, detected) or page  # not clear from the message: the page decides
+    return _language_after(current, detected)
+
+
+def _language_after(current: Optional[str], detected: Optional[Dict[str, Any]]) -> Optional[str]:
     if not detected or detected.get("name") not in LANGUAGES:
         return current
     if detected.get("phrase"):
@@ -90,5 +122,9 @@ class ActionDetectLanguage(Action):
         if chosen not in LANGUAGES:
             if tracker.active_loop_name and tracker.get_slot("requested_slot") in LANGUAGE_NEUTRAL_ANSWERS:
                 return []
-            chosen = language_after(current, tracker.latest_message.get("language"))
+            message = tracker.latest_message
+            chosen = language_after(
+                current, message.get("language"), page_language(message.get("metadata")),
+                words=len((message.get("text") or "").split()),
+            )
         return [SlotSet("language", chosen)] if chosen != current else []

@@ -176,6 +176,40 @@ def test_the_widget_follows_the_conversation_into_spanish_and_back(browser, web_
     assert problems == [], "the browser reported errors (CSP violations, failed requests)"
 
 
+def languages_read(driver, texts):
+    return [driver.execute_script("return window.ClinicChat.languageOf(arguments[0])", text) for text in texts]
+
+
+def first_reply(driver, text: str):
+    """Says `text` in a fresh chat; the assistant's messages after the opening one, once they stop coming."""
+    open_chat(driver)
+    say(driver, text)
+    wait(driver, lambda d: len(bubbles(d, "bot")) > 1, f"no reply to {text!r}")
+    settled = []
+
+    def stable(d) -> bool:
+        settled.append(len(bubbles(d, "bot")))
+        return len(settled) > 5 and len(set(settled[-5:])) == 1  # the same for a second
+
+    wait(driver, stable, "the reply never settled", 15)
+    return bubbles(driver, "bot")[1:]
+
+
+@pytest.mark.parametrize("page, language", [("/es.html", "es"), ("/", "en")])
+def test_the_first_reply_to_hi_is_in_the_pages_language(browser, web_stack, page, language):
+    """The widget sends the page's language with each message (metadata page_language): "hi" on the
+    Spanish page is answered in Spanish, on the English page in English."""
+    driver = browser
+    origin, _ = web_stack
+    fresh_page(driver, origin + page)
+    replies = first_reply(driver, "hi")
+    read = languages_read(driver, replies)
+    assert read[0] == language, f"the first reply is not {language}: {replies[0]!r}"
+    assert set(read) - {None} == {language}, list(zip(read, replies))
+    wait(driver, lambda d: widget_texts(d) == (SPANISH_TEXTS if language == "es" else ENGLISH_TEXTS),
+         "the widget's texts are not in the page's language", 5)
+
+
 def test_every_response_is_read_in_its_language(browser, web_stack, domain):
     """Every response variation, split into messages as Rasa's socketio channel sends it, is read
     as the language its condition names; a variation for a not-yet-known language is English, or

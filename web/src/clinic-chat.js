@@ -47,7 +47,8 @@
  *
  * Protocol: Rasa's socketio channel with session_persistence: true (in credentials.yml; here
  * channels.socketio.OriginCheckedSocketIOInput, which only accepts ALLOWED_ORIGINS). The widget emits `session_request` {session_id} and waits for `session_confirm`,
- * then sends `user_uttered` {message, session_id} and renders every `bot_uttered`.
+ * then sends `user_uttered` {message, session_id, metadata: {page_language, chat_language}} and
+ * renders every `bot_uttered`.
  * The session id and the transcript are kept in localStorage, so a reload or a second tab
  * continues the same conversation; tabs share the session's room, so all of them receive
  * the assistant's messages (including messages a staff member sends through Rasa's API).
@@ -946,8 +947,16 @@
       return;
     }
     while (ready && outbox.length) {
-      socket.emit("user_uttered", { message: outbox.shift(), session_id: sessionId() });
+      socket.emit("user_uttered", { message: outbox.shift(), session_id: sessionId(), metadata: messageMetadata() });
     }
+  }
+
+  /** Sent with every message (Rasa keeps it on the message): the page's language, which decides the
+   * conversation's first language when the visitor's first message does not ("hi" or a button on a
+   * Spanish page: Spanish; actions/language.py), and the widget's current language, which the
+   * server's refusals (too fast, too long) are written in. */
+  function messageMetadata() {
+    return { page_language: config.lang, chat_language: widgetLanguage || config.lang };
   }
 
   function sendMessage(payload, shownText) {
