@@ -3,8 +3,8 @@ import hashlib
 import hmac
 
 from fbmessenger import MessengerClient
-from rasa.core.channels.facebook import FacebookInput, Messenger, MessengerBot
 from rasa.core.channels.channel import OutputChannel
+from rasa.core.channels.facebook import FacebookInput, Messenger, MessengerBot
 from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse

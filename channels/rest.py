@@ -24,7 +24,9 @@ from rasa_server.refusals import refusal
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
-TOO_MANY_FROM_THIS_ADDRESS = "Too many messages are coming from your network right now; please wait a minute and try again."
+TOO_MANY_FROM_THIS_ADDRESS = (
+    "Too many messages are coming from your network right now; please wait a minute and try again."
+)
 
 
 def message_problem(body: Any, id_field: str, id_is_valid: Callable[[str], bool], id_rule: str) -> Optional[str]:
@@ -44,7 +46,9 @@ def message_problem(body: Any, id_field: str, id_is_valid: Callable[[str], bool]
 def message_call_problem(body: Any) -> Optional[str]:
     """What is wrong with a REST message call, or None when it is well formed."""
     return message_problem(
-        body, "sender", lambda sender: bool(sender.strip()) and len(sender) <= MAX_SENDER_CHARS and sender.isprintable(),
+        body,
+        "sender",
+        lambda sender: bool(sender.strip()) and len(sender) <= MAX_SENDER_CHARS and sender.isprintable(),
         f"a non-empty string of at most {MAX_SENDER_CHARS} printable characters naming the conversation",
     )
 

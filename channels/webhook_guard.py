@@ -36,7 +36,9 @@ class WebhookGuard:
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         if not self.is_configured():
-            logger.warning("The %s channel is not configured (its secrets are empty): its webhook answers 403.", self.name())
+            logger.warning(
+                "The %s channel is not configured (its secrets are empty): its webhook answers 403.", self.name()
+            )
             return _refusing_blueprint(self.name())
         handler = ChannelHandler()  # in place of Rasa's on_new_message: rasa_server.message_guard
         blueprint = handler.serving(super().blueprint(handler))
