@@ -54,7 +54,9 @@ def callback_alert(reference_code: str, conversation_link: str, urgent: bool) ->
 
 def handoff_alert(conversation_link: str, reason: str, urgent: bool) -> Tuple[str, str]:
     """(subject, body) of the alert for a visitor waiting for a person: the link and why, nothing said."""
-    subject = "URGENT: a chat visitor in crisis is waiting for staff" if urgent else "A chat visitor is waiting for staff"
+    subject = (
+        "URGENT: a chat visitor in crisis is waiting for staff" if urgent else "A chat visitor is waiting for staff"
+    )
     body = (
         f"{'URGENT: after a crisis response, a' if urgent else 'A'} visitor is waiting for a person in the chat "
         f"(reason: {reason}). Take over from the live queue in the staff console.\n\n"

@@ -12,9 +12,9 @@ import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Dict, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clinic import settings
 
@@ -101,7 +101,9 @@ def clinic_is_open(profile: Dict[str, Any], now: datetime) -> bool:
     if not isinstance(schedule, dict):
         return False
     local = now.astimezone(clinic_timezone(profile))
-    window = (schedule.get("days") or {}).get(WEEKDAYS[local.weekday()]) if isinstance(schedule.get("days"), dict) else None
+    window = (
+        (schedule.get("days") or {}).get(WEEKDAYS[local.weekday()]) if isinstance(schedule.get("days"), dict) else None
+    )
     match = HOURS.match(str(window or ""))
     if not match:
         return False

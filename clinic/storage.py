@@ -715,7 +715,9 @@ class RequestNote(Base):
 
     __tablename__ = "request_notes"
     __table_args__ = (
-        CheckConstraint("kind IN (" + ", ".join(f"'{kind}'" for kind in NOTE_KINDS) + ")", name="ck_request_notes_kind"),
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{kind}'" for kind in NOTE_KINDS) + ")", name="ck_request_notes_kind"
+        ),
     )
 
     id = Column(Integer, primary_key=True)
