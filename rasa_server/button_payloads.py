@@ -147,7 +147,11 @@ def _parse_as_plain_text(
 def _parse_payloads_directly(
     self: MessageProcessor, message: UserMessage, tracker: DialogueStateTracker, only_output_properties: bool = True
 ) -> Dict[Text, Any]:
-    if is_payload(message.text) and is_from_visitor(message) and not visitor_may_send(message.text, self.domain, tracker):
+    if (
+        is_payload(message.text)
+        and is_from_visitor(message)
+        and not visitor_may_send(message.text, self.domain, tracker)
+    ):
         return _parse_as_plain_text(self, message, tracker, only_output_properties)
     parse_data = payload_parse(message.text, self.domain)
     if parse_data is None:

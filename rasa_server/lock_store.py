@@ -48,7 +48,7 @@ class AtomicRedisLockStore(RedisLockStore):
         try:
             return self._change_atomically(conversation_id, take_ticket)
         except Exception as error:
-            raise LockError(f"Error while acquiring lock. Error:\n{error}")
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
 
     def update_lock(self, conversation_id: str) -> None:
         def drop_expired(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
