@@ -2,7 +2,9 @@
 
 Accepts only the origins in ALLOWED_ORIGINS; refuses connections and messages from an IP address
 over RATE_LIMIT_IP_PER_MINUTE, telling the visitor so with the crisis line (a connection refused
-carries it as its error's message, a message refused gets it as a bot message); ignores (with a
+carries it as its error's message, in English and Spanish; a message refused gets it as a bot
+message, in the language the widget's metadata gives: rasa_server.refusals.metadata_language, both
+languages when it gives none); ignores (with a
 log line) messages that are not of the widget's shape.
 With several Rasa replicas, SOCKETIO_MESSAGE_QUEUE_URL (Redis) carries a message sent by any replica
 (a staff reply through the HTTP API, say) to the replica that holds the visitor's socket.
@@ -35,11 +37,11 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError
 
-from channels.rest import TOO_MANY_FROM_THIS_ADDRESS, message_problem
+from channels.rest import message_problem
 from channels.webhook_guard import OnNewMessage
 from rasa_server.message_guard import ChannelHandler
 from rasa_server.rate_limit import client_ip, ip_limiter
-from rasa_server.refusals import refusal
+from rasa_server.refusals import TOO_MANY_FROM_THIS_ADDRESS, metadata_language, refusal_in
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             address = client_ip(environ["sanic.request"])
             if not ip_limiter().allow(address):
                 logger.warning("Refused a chat connection: %s is over its rate limit.", address)
-                raise ConnectionRefusedError(refusal(TOO_MANY_FROM_THIS_ADDRESS))
+                raise ConnectionRefusedError(refusal_in(TOO_MANY_FROM_THIS_ADDRESS))
             if not self._accepts(auth):
                 return False
             addresses[sid] = address
@@ -137,15 +139,17 @@ class OriginCheckedSocketIOInput(SocketIOInput):
             if problem:
                 logger.warning("Ignored a chat message event from socket %s: %s.", sid, problem)
                 return
-            if not ip_limiter().allow(addresses.get(sid, sid)):
-                logger.warning("Refused a chat message from socket %s: its address is over its rate limit.", sid)
-                await server.emit(
-                    self.bot_message_evt, {"text": refusal(TOO_MANY_FROM_THIS_ADDRESS)}, room=sid, namespace=namespace
-                )
-                return
             metadata = data.get(self.metadata_key, {})
             if isinstance(metadata, str):
                 metadata = json.loads(metadata)
+            if not ip_limiter().allow(addresses.get(sid, sid)):
+                logger.warning("Refused a chat message from socket %s: its address is over its rate limit.", sid)
+                language = metadata_language(metadata)
+                await server.emit(
+                    self.bot_message_evt, {"text": refusal_in(TOO_MANY_FROM_THIS_ADDRESS, language)},
+                    room=sid, namespace=namespace,
+                )
+                return
             await on_new_message(UserMessage(
                 data.get("message", ""),
                 SocketIOOutput(server, self.bot_message_evt),

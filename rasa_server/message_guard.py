@@ -20,7 +20,11 @@ around `Agent.handle_message`; its source is pinned in rasa_server/extensions.py
   or the crisis response if the message was a crisis: never silence. The reply is kept in the
   conversation so that staff see it.
 Every refusal (too long, too fast, service unavailable, the failed call's apology) ends with the
-crisis line (rasa_server.refusals).
+crisis line (rasa_server.refusals). Refusals are in the visitor's language when it is known: as the
+website widget tells it with the message (metadata: the widget's and the page's language,
+rasa_server.refusals.metadata_language), else, for "too long" and "too fast", the stored
+conversation's `language` slot (read only then, and never when the store is unreachable); while it is
+not known, the response's English text with the crisis line in both languages.
 """
 import logging
 import re
@@ -42,7 +46,7 @@ from clinic import settings
 from rasa_server import button_payloads, log_redaction
 from rasa_server.action_calls import FailedActionCalls, current_failures
 from rasa_server.rate_limit import ip_limiter, sender_limiter, slow_down_notice_limiter
-from rasa_server.refusals import crisis_line
+from rasa_server.refusals import LANGUAGES, crisis_line, metadata_language
 
 logger = logging.getLogger(__name__)
 
@@ -130,12 +134,12 @@ def clean_message(message: UserMessage) -> None:
 
 async def _handle_clean_message(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
     if message.text is not None and len(message.text) > max_message_chars():
-        await _say(self, message, "utter_message_too_long")
+        await _say(self, message, "utter_message_too_long", await _visitor_language(self, message))
         return None
     if not sender_limiter().allow(message.sender_id):
         logger.warning("Conversation %s is over its message rate limit: message not processed.", message.sender_id)
         if slow_down_notice_limiter().allow(message.sender_id):
-            await _say(self, message, "utter_slow_down")
+            await _say(self, message, "utter_slow_down", await _visitor_language(self, message))
         return None
 
     failures = FailedActionCalls()
@@ -152,29 +156,48 @@ async def _handle_clean_message(self: Agent, message: UserMessage) -> Optional[L
             "(%s: %s). The visitor was asked to try again; the conversation was not changed.",
             message.sender_id, type(error).__name__, error,
         )
-        await _say(self, message, "utter_service_unavailable")
+        await _say(self, message, "utter_service_unavailable", metadata_language(message.metadata))
         return None
 
 
-async def _say(agent: Agent, message: UserMessage, response_name: str) -> Dict[Text, Any]:
-    """Sends a refusal (a domain response and the crisis line) without touching the stored
-    conversation, which may be unreachable."""
+async def _visitor_language(agent: Agent, message: UserMessage) -> Optional[str]:
+    """The visitor's language for a refusal: the message's metadata (the widget's), else the stored
+    conversation's slot; None when neither tells (or the store cannot be read: the refusal still goes)."""
+    language = metadata_language(message.metadata)
+    if language:
+        return language
+    try:
+        tracker = await agent.tracker_store.retrieve(message.sender_id)
+    except Exception as error:  # noqa: BLE001 - a refusal must go out whatever the store does
+        logger.debug("The conversation's language was not read for a refusal: %s: %s", type(error).__name__, error)
+        return None
+    language = tracker.get_slot("language") if tracker is not None else None
+    return language if language in LANGUAGES else None
+
+
+async def _say(
+    agent: Agent, message: UserMessage, response_name: str, language: Optional[str] = None
+) -> Dict[Text, Any]:
+    """Sends a refusal (a domain response and the crisis line, in `language` when known) without
+    touching the stored conversation, which may be unreachable."""
     tracker = DialogueStateTracker(message.sender_id, agent.domain.slots)
-    return await _send(agent, message.output_channel, tracker, response_name, with_crisis_line=True)
+    if language in LANGUAGES:
+        tracker.update(SlotSet("language", language))  # the response's variation in that language
+    return await _send(agent, message.output_channel, tracker, response_name, with_crisis_line=True, language=language)
 
 
 async def _send(
     agent: Agent, output_channel: OutputChannel, tracker: DialogueStateTracker, response_name: str,
-    with_crisis_line: bool = False,
+    with_crisis_line: bool = False, language: Optional[str] = None,
 ) -> Dict[Text, Any]:
     response = await agent.processor.nlg.generate(response_name, tracker, output_channel.name())
     if response is None:
         logger.error("The model's domain has no response %s: retrain the model (make train).", response_name)
         return {}
     if with_crisis_line:
-        # Both languages until the conversation's language is known here (refusals come before
-        # the conversation is read, or when it cannot be).
-        response["text"] = f"{response.get('text') or ''}\n\n{crisis_line(None)}".lstrip()
+        # Both languages (language None) until the visitor's language is known here (refusals come
+        # before the conversation is read, or when it cannot be).
+        response["text"] = f"{response.get('text') or ''}\n\n{crisis_line(language)}".lstrip()
     await output_channel.send_response(tracker.sender_id, response)
     return response
 
@@ -188,7 +211,11 @@ async def _answer_failed_action_calls(agent: Agent, message: UserMessage, failur
     )
     tracker = await agent.processor.get_tracker(message.sender_id)
     response_name = "utter_crisis" if is_crisis else "utter_action_server_unavailable"
-    response = await _send(agent, message.output_channel, tracker, response_name, with_crisis_line=not is_crisis)
+    language = tracker.get_slot("language")
+    response = await _send(
+        agent, message.output_channel, tracker, response_name, with_crisis_line=not is_crisis,
+        language=language if language in LANGUAGES else None,
+    )
     events: List[Event] = [create_bot_utterance({**response, "utter_action": response_name})]
     if is_crisis:
         events.append(SlotSet("crisis_flagged", True))  # flagged for staff review, as the action would have
