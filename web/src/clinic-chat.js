@@ -521,6 +521,7 @@
     log.id = ids.log;
     log.setAttribute("role", "log");
     log.setAttribute("aria-live", "polite");
+    log.tabIndex = 0; // focusable, so the keyboard scrolls the history (arrows, Page Up/Down); named in applyLanguage
     var typing = el("div", "cc-typing");
     typing.setAttribute("role", "status");
     typing.hidden = true;
