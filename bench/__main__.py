@@ -114,7 +114,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as data_dir:
         assistant = start(Path(data_dir))
         try:
-            levels = load.run_levels(assistant, list(plan.levels), list(THINK_TIMES), plan.level_seconds, plan.level_conversations)
+            levels = load.run_levels(
+                assistant, list(plan.levels), list(THINK_TIMES), plan.level_seconds, plan.level_conversations
+            )
             breakdown = asyncio.run(load.component_timings(assistant, plan.breakdown_samples))
             profile = load.profile_visit(assistant, model_path)
         finally:

@@ -37,7 +37,7 @@ class CachingMiniLMEncoder(MiniLMEncoder):
         missing = sorted({text for text in texts if text not in self.cache}, key=len)
         for start in range(0, len(missing), ENCODER_BATCH):
             batch = missing[start : start + ENCODER_BATCH]
-            for text, vectors, spans in zip(batch, *super().encode(batch)):
+            for text, vectors, spans in zip(batch, *super().encode(batch), strict=True):
                 self.cache[text] = (vectors, spans)
         return [self.cache[text][0] for text in texts], [self.cache[text][1] for text in texts]
 
@@ -81,7 +81,7 @@ class NearestNeighbourRetriever:
         nearest = similarity.argmax(1)
         best = similarity[np.arange(len(nearest)), nearest]
         top1 = self.labels[nearest].tolist()
-        return top1, [label if score >= self.threshold else FALLBACK for label, score in zip(top1, best)]
+        return top1, [label if score >= self.threshold else FALLBACK for label, score in zip(top1, best, strict=True)]
 
 
 class TfidfRetriever(NearestNeighbourRetriever):

@@ -82,14 +82,18 @@ class SocketVisitor:
         confirmed = asyncio.Event()
         self.client.on("session_confirm", lambda _: confirmed.set())
         origin = settings.get("ALLOWED_ORIGINS").split(",")[0].strip()
-        await self.client.connect(self.url, headers={"Origin": origin}, transports=["polling"], wait_timeout=MESSAGE_TIMEOUT)
+        await self.client.connect(
+            self.url, headers={"Origin": origin}, transports=["polling"], wait_timeout=MESSAGE_TIMEOUT
+        )
         await self.client.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(confirmed.wait(), MESSAGE_TIMEOUT)
 
     async def send(self, text: str) -> List[Dict[str, Any]]:
         self.replies.clear()
         # The server acknowledges the message once it has handled it, after emitting every reply.
-        await self.client.call("user_uttered", {"message": text, "session_id": self.session_id}, timeout=MESSAGE_TIMEOUT)
+        await self.client.call(
+            "user_uttered", {"message": text, "session_id": self.session_id}, timeout=MESSAGE_TIMEOUT
+        )
         return list(self.replies)
 
     async def close(self) -> None:
@@ -225,11 +229,14 @@ def run_levels(
         for channel in CHANNELS:
             for visitors in levels:
                 reset_peak_rss(pids)
-                result = asyncio.run(run_level(assistant, channel, visitors, think_seconds, max_seconds, max_conversations))
+                result = asyncio.run(
+                    run_level(assistant, channel, visitors, think_seconds, max_seconds, max_conversations)
+                )
                 result.peak_rss_kb = peak_rss_kb(pids)
                 results.append(result)
                 print(
-                    f"  {channel:8} {visitors:3} visitors, think {think_seconds:g} s: p95 {result.latency_ms(95):.0f} ms, "
+                    f"  {channel:8} {visitors:3} visitors, think {think_seconds:g} s: "
+                    f"p95 {result.latency_ms(95):.0f} ms, "
                     f"{result.messages_per_second:.1f} msg/s, {result.error_count} errors",
                     flush=True,
                 )
@@ -260,9 +267,17 @@ async def component_timings(assistant: LiveAssistant, samples: int) -> Dict[str,
         }
         requests = {
             "NLU: POST /model/parse": lambda i: http.post(assistant.api("/model/parse"), json={"text": questions[i]}),
-            "dialogue policy: POST /conversations/<id>/predict": lambda i: http.post(assistant.api(f"/conversations/{sender}/predict")),
-            "action server: POST /webhook (action_session_start)": lambda i: http.post(f"{assistant.actions_url}/webhook", json=action_call, headers=assistant.action_headers),
-            "tracker store: GET /conversations/<id>/tracker": lambda i: http.get(assistant.api(f"/conversations/{sender}/tracker")),
+            "dialogue policy: POST /conversations/<id>/predict": (
+                lambda i: http.post(assistant.api(f"/conversations/{sender}/predict"))
+            ),
+            "action server: POST /webhook (action_session_start)": (
+                lambda i: http.post(
+                    f"{assistant.actions_url}/webhook", json=action_call, headers=assistant.action_headers
+                )
+            ),
+            "tracker store: GET /conversations/<id>/tracker": (
+                lambda i: http.get(assistant.api(f"/conversations/{sender}/tracker"))
+            ),
         }
         timings: Dict[str, List[float]] = {name: [] for name in requests}
         for index in range(samples):
@@ -278,7 +293,9 @@ async def component_timings(assistant: LiveAssistant, samples: int) -> Dict[str,
 # Where a profiled message's time goes: the outermost frame matching (file ending, function) wins.
 PROFILE_PARTS = {
     "NLU (parse_message)": ("rasa/core/processor.py", "parse_message"),
-    "dialogue policy (predict_next_with_tracker_if_should)": ("rasa/core/processor.py", "predict_next_with_tracker_if_should"),
+    "dialogue policy (predict_next_with_tracker_if_should)": (
+        "rasa/core/processor.py", "predict_next_with_tracker_if_should"
+    ),
     "action server (HTTP calls, incl. its processing)": ("rasa/utils/endpoints.py", "request"),
     "checking the action server's replies (jsonschema)": ("rasa_server/action_calls.py", "_validate_action_result"),
     "tracker store (SQL)": ("rasa/core/tracker_store.py", None),
@@ -345,8 +362,12 @@ def profile_visit(assistant: LiveAssistant, model_path: str) -> Optional[Profile
     script = visitor_script(random.Random(2), faq_questions(), 0)
 
     async def visit() -> Profile:
-        agent = await load_agent(model_path=model_path, endpoints=AvailableEndpoints.read_endpoints("endpoints.env.yml"))
-        await handle_message(agent, UserMessage("hello", CollectingOutputChannel(), f"bench-profile-warmup-{time.time()}"))
+        agent = await load_agent(
+            model_path=model_path, endpoints=AvailableEndpoints.read_endpoints("endpoints.env.yml")
+        )
+        await handle_message(
+            agent, UserMessage("hello", CollectingOutputChannel(), f"bench-profile-warmup-{time.time()}")
+        )
         sender = f"bench-profile-{time.time()}"
         with Profiler(async_mode="enabled") as profiler:
             for text in script:
@@ -355,7 +376,9 @@ def profile_visit(assistant: LiveAssistant, model_path: str) -> Optional[Profile
         totals = Counter({name: 0.0 for name in [*PROFILE_PARTS, "of which MiniLM encoder"]})
         part_times(root, totals)
         totals["other (rules, forms, events, channel)"] = root.time - sum(totals[name] for name in PROFILE_PARTS)
-        tree = profiler.output_text(unicode=True, processor_options={"show_regex": SHOWN_IN_TREE, "filter_threshold": 0.015})
+        tree = profiler.output_text(
+            unicode=True, processor_options={"show_regex": SHOWN_IN_TREE, "filter_threshold": 0.015}
+        )
         return Profile(len(script), root.time, dict(totals), tree)
 
     return asyncio.run(visit())

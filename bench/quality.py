@@ -20,7 +20,14 @@ from bench import PROJECT_DIR
 from bench.baselines import CachingMiniLMEncoder, MiniLMRetriever, NearestNeighbourRetriever, TfidfRetriever
 from nlu_components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 from scripts.evaluate_nlu import (
-    FALLBACK, crisis_examples, evaluate, final_label, heldout_examples, parse_all, read_nlu_examples, top1_label,
+    FALLBACK,
+    crisis_examples,
+    evaluate,
+    final_label,
+    heldout_examples,
+    parse_all,
+    read_nlu_examples,
+    top1_label,
 )
 from scripts.tune_thresholds import folds, write_nlu
 
@@ -57,14 +64,14 @@ def shared_embeddings(encoder: CachingMiniLMEncoder) -> Iterator[None]:
 def pipeline_labels(model_path: str, texts: List[str]) -> Labels:
     parses = asyncio.run(parse_all(model_path, texts))
     return (
-        {text: top1_label(parse) for text, parse in zip(texts, parses)},
-        {text: final_label(parse) for text, parse in zip(texts, parses)},
+        {text: top1_label(parse) for text, parse in zip(texts, parses, strict=True)},
+        {text: final_label(parse) for text, parse in zip(texts, parses, strict=True)},
     )
 
 
 def retriever_labels(retriever: NearestNeighbourRetriever, training: List[Example], texts: List[str]) -> Labels:
     top1, final = retriever.fit(training).predict(texts)
-    return dict(zip(texts, top1)), dict(zip(texts, final))
+    return dict(zip(texts, top1, strict=True)), dict(zip(texts, final, strict=True))
 
 
 def train_pipeline(examples: List[Example], work_dir: Path) -> str:
@@ -73,7 +80,9 @@ def train_pipeline(examples: List[Example], work_dir: Path) -> str:
     work_dir.mkdir()
     write_nlu(examples, work_dir / "nlu.yml")
     (work_dir / "responses.yml").write_text((PROJECT_DIR / "data/responses/faq.yml").read_text())
-    return train_nlu(str(PROJECT_DIR / "config.yml"), str(work_dir), str(work_dir), domain=str(PROJECT_DIR / "domain.yml"))
+    return train_nlu(
+        str(PROJECT_DIR / "config.yml"), str(work_dir), str(work_dir), domain=str(PROJECT_DIR / "domain.yml")
+    )
 
 
 def confused_pairs(top1: Dict[str, str], examples: List[Example], limit: int = 10) -> List[Dict[str, Any]]:

@@ -60,7 +60,8 @@ class Results:
 
     def level(self, channel: str, visitors: int, think_seconds: float) -> Optional[LevelResult]:
         return next(
-            (r for r in self.levels if (r.channel, r.visitors, r.think_seconds) == (channel, visitors, think_seconds)), None
+            (r for r in self.levels if (r.channel, r.visitors, r.think_seconds) == (channel, visitors, think_seconds)),
+            None,
         )
 
 
@@ -96,7 +97,10 @@ def targets(results: Results) -> List[Tuple[str, str, Optional[bool]]]:
         level = results.level(channel, 100, 0.0)
         rows.append((
             f"0 errors at 100 visitors without think time ({channel})",
-            f"{level.error_count} errors in {len(level.latencies) + level.error_count} messages" if level else "not run",
+            (
+                f"{level.error_count} errors in {len(level.latencies) + level.error_count} messages"
+                if level else "not run"
+            ),
             level.error_count == 0 if level else None,
         ))
     return rows
@@ -131,7 +135,8 @@ def levels_table(results: Results) -> str:
     for r in results.levels:
         errors = ", ".join(f"{count} {kind}" for kind, count in r.errors.items()) or "0"
         lines.append(
-            f"| {r.channel} | {r.visitors} | {r.think_seconds:g} s | {len(r.latencies)} | {r.messages_per_second:.1f} | "
+            f"| {r.channel} | {r.visitors} | {r.think_seconds:g} s | {len(r.latencies)} | "
+            f"{r.messages_per_second:.1f} | "
             f"{r.latency_ms(50):.0f} | {r.latency_ms(95):.0f} | {r.latency_ms(99):.0f} | {errors} | "
             f"{r.bookings_confirmed}/{r.conversations_started} | {mib(r.peak_rss_kb['Rasa server'])} | "
             f"{mib(r.peak_rss_kb['action server'])} |"
@@ -145,7 +150,10 @@ def breakdown_table(results: Results) -> str:
         lines.append(f"| {name} | {ms(np.median(samples))} | {ms(np.percentile(samples, 95))} |")
     level = results.level("rest", 1, 1.0)
     if level:
-        lines.append(f"| *whole round trip, REST, 1 visitor with think time (for comparison)* | {level.latency_ms(50):.0f} | {level.latency_ms(95):.0f} |")
+        lines.append(
+            f"| *whole round trip, REST, 1 visitor with think time (for comparison)* | {level.latency_ms(50):.0f} | "
+            f"{level.latency_ms(95):.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -170,8 +178,8 @@ def profile_section(profile: Optional[Profile]) -> str:
         "Profiling slows call-heavy Python code most, so the total is above the served round trip; the shares are the "
         "point. The jsonschema row: Rasa 3.6 checks every action server response with `jsonschema.validate`, which "
         "first validates Rasa's large event schema itself against the JSON Schema metaschema, on every call (about "
-        "50 ms each, half of a message's time in the first profile); `rasa_server/action_calls.py` builds the validator "
-        "once and runs the same check (about 3 ms). Button payloads (`/intent{...}`) skip the NLU models "
+        "50 ms each, half of a message's time in the first profile); `rasa_server/action_calls.py` builds the "
+        "validator once and runs the same check (about 3 ms). Button payloads (`/intent{...}`) skip the NLU models "
         "(`rasa_server/button_payloads.py`).",
         "",
         "<details><summary>pyinstrument call tree</summary>", "", "```", profile.text.strip(), "```", "</details>",
@@ -217,15 +225,18 @@ def plot_latency(results: Results, path: Path) -> None:
     runs = lambda channel, think_seconds: [  # noqa: E731
         r for r in results.levels if r.channel == channel and r.think_seconds == think_seconds
     ]
-    colors = dict(zip(CHANNELS, ("tab:blue", "tab:orange")))
+    colors = dict(zip(CHANNELS, ("tab:blue", "tab:orange"), strict=True))
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
-    for ax, think_seconds in zip(axes, think_times):
+    # One latency panel per think time (at most two); the third panel, throughput, is drawn below.
+    for ax, think_seconds in zip(axes, think_times, strict=False):
         for channel in CHANNELS:
             levels = runs(channel, think_seconds)
             visitors = [r.visitors for r in levels]
             ax.plot(visitors, [r.latency_ms(95) for r in levels], "o-", color=colors[channel], label=f"{channel} p95")
             ax.plot(visitors, [r.latency_ms(50) for r in levels], "s--", color=colors[channel], label=f"{channel} p50")
-        ax.axhline(TARGET_LATENCY_MS, color="grey", linestyle=":", label=f"{TARGET_LATENCY_MS} ms target (10 visitors, think)")
+        ax.axhline(
+            TARGET_LATENCY_MS, color="grey", linestyle=":", label=f"{TARGET_LATENCY_MS} ms target (10 visitors, think)"
+        )
         visitors_axis(ax, visitor_levels)
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(ScalarFormatter())
@@ -234,7 +245,8 @@ def plot_latency(results: Results, path: Path) -> None:
         ax.legend(fontsize=8)
     ax = axes[2]
     for channel in CHANNELS:
-        for think_seconds, style in zip(think_times, ("o-", "s--")):
+        # think_times are those the results measured: at most the two of THINK_TIMES, a style each.
+        for think_seconds, style in zip(think_times, ("o-", "s--"), strict=False):
             levels = runs(channel, think_seconds)
             ax.plot([r.visitors for r in levels], [r.messages_per_second for r in levels], style,
                     color=colors[channel], label=f"{channel}, think {think_seconds:g} s")
@@ -379,7 +391,8 @@ process (asyncio; aiohttp for REST, python-socketio polling clients with the wid
 simulates visitors, each holding a whole conversation: a greeting, 3-5 held-out FAQ questions, then a booking
 (`/book_consultation`, a name, a 509-555-01xx phone, "weekday mornings", `/inform{{"help_with": "anxiety"}}`, consent
 `/affirm`, confirm `/affirm`). N visitors at once, each starting a new conversation when one ends; a level stops
-after {results.level_seconds:g} s or {results.level_conversations} conversations (a conversation cut off by the time limit
+after {results.level_seconds:g} s or {results.level_conversations} conversations (a conversation cut off \
+by the time limit
 just stops). Round trip: from sending a message until its last reply (the REST response; for socket.io the
 server's acknowledgement, which follows its last `bot_uttered`). Errors: timeouts ({MESSAGE_TIMEOUT:g} s), refused
 connections, HTTP errors, messages without a reply, bookings without a reference code. Peak RSS: VmHWM of each
@@ -409,7 +422,11 @@ def write(results: Results, docs_dir: Path) -> Path:
     assets = docs_dir / "benchmarks"
     assets.mkdir(parents=True, exist_ok=True)
     plot_quality(results.heldout, "Held-out quality (tests/heldout, tests/crisis)", assets / "quality_heldout.png")
-    plot_quality(results.cross_validation, f"{results.folds}-fold cross-validation on the training data", assets / "quality_cv.png")
+    plot_quality(
+        results.cross_validation,
+        f"{results.folds}-fold cross-validation on the training data",
+        assets / "quality_cv.png",
+    )
     plot_latency(results, assets / "latency.png")
     append_history(results, assets / "history.csv")
     report = docs_dir / "benchmarks.md"
