@@ -65,6 +65,12 @@ def test_the_widget_has_no_serious_violations(browser, web_stack, path, question
     wait(driver, lambda d: not d.find_element(By.CSS_SELECTOR, "#clinic-chat .cc-typing").is_displayed(),
          "the typing indicator stays", 10)
     assert_accessible(driver, f"{path} with the chat open, a reply and its buttons showing")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        assert_accessible(driver, f"{path} on a phone (360 px) with the chat open")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_the_conversation_history_scrolls_with_the_keyboard(browser, web_stack):
