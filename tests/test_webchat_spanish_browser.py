@@ -234,3 +234,120 @@ def test_every_response_is_read_in_its_language(browser, web_stack, domain):
             if not ok:
                 wrong.append((name, wanted, sorted(found), parts[0][:60]))
     assert wrong == []
+
+
+# ---- a Spanish-speaking visitor end to end (issue 13, "Done when")
+
+
+def bot_replies_settled(driver, before: int, what: str):
+    """The assistant's messages after the first `before`, once they stop coming (and it is not typing)."""
+    wait(driver, lambda d: len(bubbles(d, "bot")) > before, f"no reply to {what!r}")
+    seen = []
+
+    def settled(d) -> bool:
+        typing = d.find_element(By.CSS_SELECTOR, "#clinic-chat .cc-typing").is_displayed()
+        seen.append(len(bubbles(d, "bot")))
+        return not typing and len(seen) > 8 and len(set(seen[-8:])) == 1  # unchanged for 1.6 s
+
+    wait(driver, settled, f"the reply to {what!r} never settled")
+    return bubbles(driver, "bot")[before:]
+
+
+def enabled_button(driver, label: str):
+    found = [button for button in driver.find_elements(By.XPATH, f"//div[@id='clinic-chat-log']//button"
+                                                                  f"[normalize-space()='{label}']")
+             if button.is_enabled()]
+    return found[-1] if found else None
+
+
+class Visitor:
+    """Writes or presses buttons in the chat and checks that every message of the assistant, so far,
+    is not English (window.ClinicChat.languageOf: "es", "en" or null when unclear)."""
+
+    def __init__(self, driver, language: str) -> None:
+        self.driver = driver
+        self.language = language
+        self.steps = []
+        self.first = max(1, len(bubbles(driver, "bot")))  # [0]: the site's opening message
+
+    def _check(self, what: str, before: int):
+        replies = bot_replies_settled(self.driver, before, what)
+        read = languages_read(self.driver, replies)
+        self.steps.append((what, list(zip(read, replies, strict=True))))
+        other = "en" if self.language == "es" else "es"
+        wrong = [text for language, text in zip(read, replies, strict=True) if language == other]
+        assert not wrong, f"after {what!r} the assistant wrote {other}: {wrong}"
+        assert self.language in read, f"after {what!r} no reply is clearly {self.language}: {replies}"
+        since = languages_read(self.driver, bubbles(self.driver, "bot")[self.first:])
+        assert other not in since, f"a message in {other} since this visitor's first step: {self.steps}"
+        return replies
+
+    def says(self, text: str):
+        before = len(bubbles(self.driver, "bot"))
+        self.driver.find_element(By.ID, "clinic-chat-input").click()
+        say(self.driver, text)
+        return self._check(text, before)
+
+    def presses(self, label: str):
+        before = len(bubbles(self.driver, "bot"))
+        wait(self.driver, lambda d: enabled_button(d, label) is not None, f"no {label!r} button to press", 10)
+        enabled_button(self.driver, label).click()
+        wait(self.driver, lambda d: bubbles(d, "user")[-1:] == [label], f"pressing {label!r} sent nothing", 5)
+        return self._check(label, before)
+
+
+def test_a_spanish_speaking_visitor_asks_books_and_reaches_a_person_in_spanish(browser, web_stack):
+    driver = browser
+    origin, _ = web_stack
+    fresh_page(driver, origin + "/es.html")
+    open_chat(driver)
+    visitor = Visitor(driver, "es")
+
+    greeting = "\n".join(visitor.says("hola"))
+    assert "English" in "\n".join(b.text for b in driver.find_elements(By.CSS_SELECTOR, "#clinic-chat-log button"))
+    assert "911" in greeting and "988" in greeting  # the disclaimer, in Spanish
+
+    # Three different questions.
+    visitor.says("que efectos secundarios tiene la ketamina?")
+    visitor.says("cuanto tiempo dura una infusion?")
+    visitor.says("cuanto cuesta el tratamiento?")
+
+    # A consultation: every question of the form, then the summary, one answer corrected, confirmed.
+    assert "nombre" in "\n".join(visitor.says("quiero agendar una consulta gratuita")).lower()
+    visitor.says("Ana Lopez Hernandez")
+    visitor.says("mi cel es 509 555 0182")
+    visitor.says("entre semana por la mañana")
+    visitor.presses("Ansiedad")
+    summary = "\n".join(visitor.presses("Sí"))
+    assert "Esta es su solicitud" in summary and "Ana Lopez Hernandez" in summary
+    visitor.presses("Cambiar algo")
+    visitor.presses("Días y horarios")
+    summary = "\n".join(visitor.says("el martes despues de las 3"))
+    assert "Esta es su solicitud" in summary and "martes" in summary.lower(), summary
+    saved = "\n".join(visitor.presses("Confirmar"))
+    assert "código de referencia" in saved, saved
+
+    # And a person.
+    visitor.says("quiero hablar con una persona")
+
+    every = languages_read(driver, bubbles(driver, "bot"))
+    assert "en" not in every, visitor.steps
+    assert widget_texts(driver) == SPANISH_TEXTS
+    problems = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert problems == [], "the browser reported errors"
+
+
+def test_a_visitor_who_switches_to_english_is_followed(browser, web_stack):
+    driver = browser
+    origin, _ = web_stack
+    fresh_page(driver, origin + "/es.html")
+    open_chat(driver)
+    spanish = Visitor(driver, "es")
+    spanish.says("hola, buenas tardes")
+    spanish.says("cuanto cuesta el tratamiento?")
+
+    english = Visitor(driver, "en")
+    english.says("What are the side effects of ketamine? I would like to know before I book.")
+    wait(driver, lambda d: widget_texts(d) == ENGLISH_TEXTS, "the widget did not follow into English", 5)
+    english.says("how long does an infusion take?")
+    english.says("thanks")
