@@ -73,7 +73,9 @@ def remove_user(args: argparse.Namespace) -> int:
     finally:
         db.close()
     if not deleted:
-        print(f"There is no staff user {args.username}. See them all with: python -m console list-users", file=sys.stderr)
+        print(
+            f"There is no staff user {args.username}. See them all with: python -m console list-users", file=sys.stderr
+        )
         return 1
     print(f"Deleted staff user {args.username}: they are signed out everywhere and can no longer sign in. "
           "Their reveals and reviews stay on record under their name.")
@@ -87,7 +89,10 @@ def purge_old(args: argparse.Namespace) -> int:
     finally:
         tracker.close()
         db.close()
-    print(f"Conversations with no activity since {report.cutoff:%Y-%m-%d %H:%M} UTC: {len(report.events_by_conversation)}")
+    print(
+        f"Conversations with no activity since {report.cutoff:%Y-%m-%d %H:%M} UTC: "
+        f"{len(report.events_by_conversation)}"
+    )
     for conversation_id, count in sorted(report.events_by_conversation.items()):
         print(f"  {mask(conversation_id)}: {count} events")
     print(f"Deleted {report.events_deleted} tracker events and {report.tickets_deleted} handoff tickets.")
@@ -105,11 +110,17 @@ def main(argv=None) -> int:
     settings.apply_defaults()
     parser = argparse.ArgumentParser(prog="python -m console", description="Staff console for the clinic assistant.")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="serve the console on 127.0.0.1:$CONSOLE_PORT (default 8090)").set_defaults(handler=run)
+    commands.add_parser(
+        "run", help="serve the console on 127.0.0.1:$CONSOLE_PORT (default 8090)"
+    ).set_defaults(handler=run)
     creating = commands.add_parser("create-user", help="create a staff account (password prompted, min. 12 characters)")
     creating.add_argument("username")
-    creating.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    creating.add_argument("--reset", action="store_true", help="set a new password for an existing user (signs them out everywhere)")
+    creating.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    creating.add_argument(
+        "--reset", action="store_true", help="set a new password for an existing user (signs them out everywhere)"
+    )
     creating.set_defaults(handler=create_user)
     commands.add_parser("list-users", help="list the staff accounts").set_defaults(handler=show_users)
     deleting = commands.add_parser("delete-user", help="delete a staff account (signed out at once)")

@@ -107,7 +107,9 @@ def authenticate(db: ConsoleDb, username: str, password: str, address: str, thro
                 return SignIn()
         password_ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
         if user is not None and password_ok:
-            session.execute(delete(SignInFailure).where(SignInFailure.address == address, SignInFailure.user_id == user.id))
+            session.execute(
+                delete(SignInFailure).where(SignInFailure.address == address, SignInFailure.user_id == user.id)
+            )
             return SignIn(user=user)
         session.add(SignInFailure(address=address, user_id=user.id if user else None, failed_at=now))
         session.execute(delete(SignInFailure).where(SignInFailure.failed_at < now - FAILURES_KEPT))

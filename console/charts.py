@@ -47,8 +47,9 @@ def column_chart(chart_id: str, title: str, description: str, columns, points: S
     slot = WIDTH / max(len(points), 1)
     label_every = max(1, round(len(points) / 8))
     bars = [
-        Bar(label, value, display(value), index * slot + slot * 0.1, BAR_AREA_HEIGHT - value / highest * BAR_AREA_HEIGHT,
-            slot * 0.8, value / highest * BAR_AREA_HEIGHT, index % label_every == 0)
+        Bar(label, value, display(value), index * slot + slot * 0.1,
+            BAR_AREA_HEIGHT - value / highest * BAR_AREA_HEIGHT, slot * 0.8, value / highest * BAR_AREA_HEIGHT,
+            index % label_every == 0)
         for index, (label, value) in enumerate(points)
     ]
     return Chart(chart_id, title, description, columns, bars, WIDTH, BAR_AREA_HEIGHT + LABEL_HEIGHT, horizontal=False)

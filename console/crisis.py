@@ -24,7 +24,9 @@ def reviews(conversation_ids: Iterable[str]) -> Dict[str, CrisisReview]:
     return found
 
 
-def unreviewed(history: CrisisHistory, review: Optional[CrisisReview], urgent_only: bool = False) -> List[CrisisEpisode]:
+def unreviewed(
+    history: CrisisHistory, review: Optional[CrisisReview], urgent_only: bool = False
+) -> List[CrisisEpisode]:
     """The crisis episodes raised since the conversation was last reviewed (all of them if never):
     a crisis after a review needs a review of its own."""
     return history.after(review.reviewed_at if review else None, urgent_only)

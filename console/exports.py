@@ -51,4 +51,6 @@ def nlu_yaml(examples_by_intent: Dict[str, List[str]]) -> str:
         lines = sorted({example_line(text) for text in texts} - {""})
         if lines:
             nlu.append({"intent": intent, "examples": "".join(f"- {line}\n" for line in lines)})
-    return yaml.dump({"version": "3.1", "nlu": nlu}, Dumper=_NluDumper, sort_keys=False, allow_unicode=True, width=10000)
+    return yaml.dump(
+        {"version": "3.1", "nlu": nlu}, Dumper=_NluDumper, sort_keys=False, allow_unicode=True, width=10000
+    )

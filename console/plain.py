@@ -137,7 +137,9 @@ def _confidence(value: Optional[float]) -> str:
     return f"{value:.2f}" if value is not None else "–"
 
 
-def visitor_details(message: Message, form: Optional[str], question: Optional[str], paused: bool) -> List[Tuple[str, str]]:
+def visitor_details(
+    message: Message, form: Optional[str], question: Optional[str], paused: bool
+) -> List[Tuple[str, str]]:
     details = [("Intent", f"{message.intent or '–'} ({_confidence(message.confidence)})")]
     if message.faq_key:
         details.append(("FAQ answer", f"{message.faq_key} ({_confidence(message.faq_confidence)})"))

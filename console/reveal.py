@@ -14,7 +14,9 @@ from console.services import services
 
 def record_reveal(conversation_id: str) -> None:
     with services().db.session() as session:
-        session.add(RevealLog(staff_username=current_user.username, conversation_id=conversation_id, revealed_at=utc_now()))
+        session.add(
+            RevealLog(staff_username=current_user.username, conversation_id=conversation_id, revealed_at=utc_now())
+        )
 
 
 def revealed(conversation_ids: Iterable[str]) -> Set[str]:

@@ -6,10 +6,9 @@ from typing import Any, Optional
 from flask import Flask, current_app
 from markupsafe import Markup
 
-from console.params import clinic_timezone
 from clinic.conversation_keys import conversation_key
+from console.params import clinic_timezone
 from console.privacy import mask
-
 
 # Control characters other than tab and line breaks: not valid in HTML, and a terminal reading the
 # page would obey escape sequences.

@@ -19,7 +19,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, and_, case, delete, func, inspect, or_, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
+)
 
 from clinic.storage import create_engine_for
 
@@ -62,7 +77,9 @@ OUTCOMES = {
 }
 CRISIS_OUTCOMES = ("crisis", "crisis_check_in")
 CRISIS_INTENT, POSSIBLE_CRISIS_INTENT = "crisis", "possible_crisis"
-CRISIS_RESPONSE, CHECK_IN, CHECK_IN_ANSWER = "action_crisis_response", "action_crisis_check_in", "action_check_in_answer"
+CRISIS_RESPONSE, CHECK_IN, CHECK_IN_ANSWER = (
+    "action_crisis_response", "action_crisis_check_in", "action_check_in_answer"
+)
 CRISIS_FLAG = "crisis_flagged"  # the slot set with the crisis response
 YES_INTENT = "affirm"
 # An event of a conversation that may hold a crisis or a check-in (read further by crisis_history).
@@ -533,7 +550,7 @@ class TrackerStore:
     def _summary(histories: Dict[str, CrisisHistory], sender: str, first: float, last: float, count: int,
                  crisis_events: int, *flags: int) -> ConversationSummary:
         history = histories.get(sender, CrisisHistory())
-        outcomes = frozenset(name for name, flag in zip(OUTCOMES, flags) if flag) | history.outcomes
+        outcomes = frozenset(name for name, flag in zip(OUTCOMES, flags, strict=True) if flag) | history.outcomes
         return ConversationSummary(sender, to_datetime(first), to_datetime(last), int(count), outcomes, crisis=history)
 
     # ---- crises
@@ -739,7 +756,9 @@ class TrackerStore:
             key = faq_answer((event_data(data) or {}).get("parse_data") or {})[0] if data else None
             activity.messages.append((sender, timestamp, intent or "", key))
         action_rows = self._rows(
-            select(E.timestamp, E.action_name).where(E.type_name == "action", E.action_name.in_(COUNTED_ACTIONS), in_range)
+            select(E.timestamp, E.action_name).where(
+                E.type_name == "action", E.action_name.in_(COUNTED_ACTIONS), in_range
+            )
         )
         activity.actions = [(timestamp, COUNTED_ACTIONS[name]) for timestamp, name in action_rows]
         # "Yes" to a check-in: the answer action after a visitor message of intent affirm.
@@ -773,7 +792,9 @@ class TrackerStore:
         with self._engine.begin() as connection:
             for start in range(0, len(conversation_ids), CHUNK):
                 chunk = conversation_ids[start:start + CHUNK]
-                deleted += connection.execute(delete(EVENTS).where(E.sender_id.in_(chunk), E.timestamp < cutoff)).rowcount
+                deleted += connection.execute(
+                    delete(EVENTS).where(E.sender_id.in_(chunk), E.timestamp < cutoff)
+                ).rowcount
         return deleted
 
     def close(self) -> None:

@@ -7,18 +7,18 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from clinic.conversation_keys import conversation_for_key
 from clinic.storage import utc_now
 from console import params
 from console.crisis import attention, describe, headline, reviews, unreviewed
 from console.exports import csv_download
 from console.models import CallListLog, CrisisReview, RevealLog
 from console.params import DateRange
-from clinic.conversation_keys import conversation_for_key
+from console.plain import plain_messages, plain_transcript
 from console.reveal import record_reveal, revealed
 from console.security import local_path
 from console.services import services
 from console.templating import local_time, masked, opaque
-from console.plain import plain_messages, plain_transcript
 from console.tracker import CHANNELS, LANGUAGES, OUTCOME_LABELS, UNKNOWN_LANGUAGE, ConversationSummary, Filters
 from console.views.requests import KIND_LABELS, notes_for, requests_for_conversation
 

@@ -57,7 +57,9 @@ def faq_topics() -> List[Tuple[str, str]]:
 
 
 def chosen_label() -> str:
-    label = params.choice(request.form, "label", intents() + [key for key, _ in faq_topics()] + [NEW_TOPIC], required=True)
+    label = params.choice(
+        request.form, "label", intents() + [key for key, _ in faq_topics()] + [NEW_TOPIC], required=True
+    )
     if label != NEW_TOPIC:
         return label
     name = params.text(request.form, "new_topic", 48, required=True)

@@ -9,10 +9,10 @@ from werkzeug.exceptions import Conflict
 from clinic.handoff_store import ENDED_INTENT, HandoffTicket
 from console import params
 from console.crisis import CrisisAlert, ago, crisis_alerts, headline
+from console.plain import plain_messages
 from console.reveal import revealed
 from console.services import services
 from console.templating import local_time, masked, opaque
-from console.plain import plain_messages
 from console.tracker import LANGUAGES
 from console.views.requests import RequestRow, callbacks_to_call
 
