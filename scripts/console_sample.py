@@ -8,17 +8,20 @@ screenshots in docs/screenshots/). Everything happened within the last two hours
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Optional
-
-from datetime import datetime, timezone
 
 from sqlalchemy import create_engine, insert, update
 
 from clinic.handoff_store import HandoffStore, HandoffTicket
 from clinic.notifier import LogNotifier
 from clinic.storage import (
-    CallbackRequest, CallbackRequestRecord, ConsultationRequest, ConsultationRequestRecord, RequestStore,
+    CallbackRequest,
+    CallbackRequestRecord,
+    ConsultationRequest,
+    ConsultationRequestRecord,
+    RequestStore,
 )
 from console.tracker import EVENTS
 
@@ -32,8 +35,10 @@ GREETING_BUTTONS = [("How does ketamine work?", "How does ketamine work on the b
                     ("Side effects", "What are the side effects?"),
                     ("Book a free consultation", "/book_consultation"),
                     ("Español", '/switch_language{"language": "es"}')]
-HELP_WITH_BUTTONS = [("Anxiety", '/inform{"help_with": "anxiety"}'), ("Depression", '/inform{"help_with": "depression"}'),
-                     ("PTSD", '/inform{"help_with": "ptsd"}'), ("Something else", '/inform{"help_with": "other"}')]
+HELP_WITH_BUTTONS = [("Anxiety", '/inform{"help_with": "anxiety"}'),
+                     ("Depression", '/inform{"help_with": "depression"}'),
+                     ("PTSD", '/inform{"help_with": "ptsd"}'),
+                     ("Something else", '/inform{"help_with": "other"}')]
 SUMMARY_BUTTONS = [("Confirm", "/affirm"), ("Change something", "/change_booking"), ("Cancel", "/stop")]
 
 
@@ -100,7 +105,8 @@ def booking_conversation(sender: str, at: float, reference: str) -> List[dict]:
         listen(sender, at + 6),
         visitor(sender, "/book_consultation", "book_consultation", at + 20, 1.0),
         action(sender, "utter_booking_intro", at + 21),
-        bot(sender, "I'd be glad to set up your free consultation. Five short questions.", at + 21, (), "utter_booking_intro"),
+        bot(sender, "I'd be glad to set up your free consultation. Five short questions.", at + 21, (),
+            "utter_booking_intro"),
         action(sender, "booking_form", at + 21),
         event(sender, "active_loop", at + 21, name="booking_form"),
         *form_question(sender, "full_name", "First, what is your full name?", at + 21),
@@ -116,7 +122,8 @@ def booking_conversation(sender: str, at: float, reference: str) -> List[dict]:
         slot(sender, "preferred_times", "any morning", at + 80),
         action(sender, "booking_form", at + 81),
         *form_question(sender, "help_with", "What would you like help with?", at + 81, HELP_WITH_BUTTONS),
-        visitor(sender, '/inform{"help_with": "anxiety"}', "inform", at + 100, 1.0, entities=[("help_with", "anxiety")]),
+        visitor(sender, '/inform{"help_with": "anxiety"}', "inform", at + 100, 1.0,
+                entities=[("help_with", "anxiety")]),
         action(sender, "booking_form", at + 101),
         *form_question(sender, "consent_to_contact", "May our team contact you about this request?", at + 101,
                        [("Yes", "/affirm"), ("No", "/deny")]),
@@ -129,7 +136,8 @@ def booking_conversation(sender: str, at: float, reference: str) -> List[dict]:
         listen(sender, at + 121),
         visitor(sender, "/affirm", "affirm", at + 140, 1.0),
         action(sender, "action_submit_booking", at + 141),
-        bot(sender, f"Thank you, Maria Lopez. Your reference code is {reference}.", at + 141, (), "utter_booking_saved"),
+        bot(sender, f"Thank you, Maria Lopez. Your reference code is {reference}.", at + 141, (),
+            "utter_booking_saved"),
         slot(sender, "booking_reference", reference, at + 141),
         listen(sender, at + 141),
         # a payload no button offered (typed, or from an old page): described in words
@@ -166,7 +174,8 @@ def spanish_conversation(sender: str, at: float) -> List[dict]:
         visitor(sender, "¿tienen estacionamiento para bicicletas?", "nlu_fallback", at + 60, 0.38, ("es", 0.98)),
         action(sender, "action_clarify", at + 61),
         bot(sender, "Quiero asegurarme de darle la respuesta correcta. ¿Quiso decir alguna de estas?", at + 61,
-            [("Cómo llegar", "como llego a la clinica"), ("Hablar con una persona", "/request_human")], "utter_clarify"),
+            [("Cómo llegar", "como llego a la clinica"), ("Hablar con una persona", "/request_human")],
+            "utter_clarify"),
         listen(sender, at + 61),
         visitor(sender, "/request_human", "request_human", at + 90, 1.0),
         action(sender, "action_offer_handoff", at + 91),
@@ -205,7 +214,8 @@ def hostile_conversation(sender: str, at: float) -> List[dict]:
         *session_start(sender, at),
         visitor(sender, HOSTILE, "nlu_fallback", at + 5, 0.2),
         action(sender, "action_clarify", at + 6),
-        bot(sender, "Did you mean one of these?", at + 6, [(HOSTILE_TITLE, "/affirm"), ("No", "/deny")], "utter_clarify"),
+        bot(sender, "Did you mean one of these?", at + 6, [(HOSTILE_TITLE, "/affirm"), ("No", "/deny")],
+            "utter_clarify"),
         listen(sender, at + 6),
         visitor(sender, "/affirm", "affirm", at + 20, 1.0),
         listen(sender, at + 21),
@@ -271,7 +281,8 @@ def build(folder: Path, now: Optional[float] = None) -> Sample:
             consent_to_contact=False)).reference_code
         sample.references["callback"] = store.submit(CallbackRequest(
             idempotency_key=f"{ids['callback']}:1", conversation_id=ids["callback"], channel="socketio", language="en",
-            full_name="Dana Whitfield", phone="+15095550123", preferred_times="after 5 pm", topic="billing")).reference_code
+            full_name="Dana Whitfield", phone="+15095550123", preferred_times="after 5 pm",
+            topic="billing")).reference_code
         sample.references["urgent_callback"] = store.submit(CallbackRequest(
             idempotency_key=f"{ids['crisis']}:1", conversation_id=ids["crisis"], channel="socketio", language="es",
             full_name="José Hernández", phone="+15095550199", urgent=True)).reference_code
@@ -286,7 +297,8 @@ def build(folder: Path, now: Optional[float] = None) -> Sample:
         hostile_conversation(ids["hostile"], now - 3600),
         crisis_conversation(ids["crisis"], now - 1500),
         handoff_conversation(ids["waiting"], now - 900, "can I talk to someone about prices?", "request_human", "en"),
-        handoff_conversation(ids["urgent_handoff"], now - 1200, "necesito hablar con alguien ya", "request_human", "es"),
+        handoff_conversation(ids["urgent_handoff"], now - 1200, "necesito hablar con alguien ya", "request_human",
+                             "es"),
         [*session_start(ids["callback"], now - 2400),
          visitor(ids["callback"], "please call me back about a bill", "request_human", now - 2395, 0.9, ("en", 0.99)),
          slot(ids["callback"], "language", "en", now - 2395)],

@@ -161,7 +161,7 @@ def run(model_path: Optional[str] = None) -> Tuple[Dict[str, Any], Dict[str, Dic
 def predict(model_path: Optional[str], texts) -> Tuple[Dict[str, str], Dict[str, str], Dict[str, Dict[str, Any]]]:
     texts = sorted(texts)
     parses = asyncio.run(parse_all(model_path or latest_model(), texts))
-    by_text = dict(zip(texts, parses))
+    by_text = dict(zip(texts, parses, strict=True))
     predicted = {text: final_label(parse) for text, parse in by_text.items()}
     top1 = {text: top1_label(parse) for text, parse in by_text.items()}
     return predicted, top1, by_text
@@ -193,11 +193,14 @@ def run_frozen(model_path: Optional[str] = None, number: int = 1) -> Dict[str, A
     figures: Dict[str, Any] = {}
     for language in ("en", "es"):
         crisis_set = {
-            section: [item["text"] for item in sets["crisis"][section][language]] for section in ("crisis", "not_crisis")
+            section: [item["text"] for item in sets["crisis"][section][language]]
+            for section in ("crisis", "not_crisis")
         }
         figures[language] = evaluate(predicted, top1, faq_by_language[language], crisis_set)
         missed_by_category = Counter(
-            item["category"] for item in sets["crisis"]["crisis"][language] if predicted[item["text"]] not in (CRISIS, CHECK_IN)
+            item["category"]
+            for item in sets["crisis"]["crisis"][language]
+            if predicted[item["text"]] not in (CRISIS, CHECK_IN)
         )
         figures[language]["crisis_missed_by_category"] = dict(missed_by_category)
     return figures

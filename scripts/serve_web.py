@@ -162,7 +162,9 @@ def main() -> None:
         rasa_origin(rasa_url)
     except ValueError as error:
         sys.exit(str(error))
-    missing = [name for name in ("socket.io.min.js", "clinic-chat.js", "clinic-chat.css") if not (DIST_DIR / name).is_file()]
+    missing = [
+        name for name in ("socket.io.min.js", "clinic-chat.js", "clinic-chat.css") if not (DIST_DIR / name).is_file()
+    ]
     if missing:
         sys.exit(f"web/dist is not built ({', '.join(missing)} missing): run scripts/build_web.sh first.")
     DemoHandler.rasa_url = rasa_url

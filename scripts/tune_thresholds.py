@@ -71,7 +71,7 @@ def observations(k: int) -> List[Dict]:
                 str(PROJECT_DIR / "config.yml"), str(fold_dir), str(fold_dir), domain=str(PROJECT_DIR / "domain.yml")
             )
             parses = asyncio.run(parse_all(model, [text for text, _ in held]))
-            for (text, gold), parse in zip(held, parses):
+            for (_text, gold), parse in zip(held, parses, strict=True):
                 ranking = [r for r in parse["intent_ranking"] if r["name"] != "nlu_fallback"]
                 selector = parse.get("response_selector", {}).get("faq", {}).get("response", {})
                 rows.append(
@@ -118,7 +118,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--max-wrong", type=float, default=0.05, help="highest share of FAQ questions answered wrong")
-    parser.add_argument("--max-unrelated", type=float, default=0.06, help="highest share of other messages given an FAQ answer")
+    parser.add_argument(
+        "--max-unrelated", type=float, default=0.06, help="highest share of other messages given an FAQ answer"
+    )
     parser.add_argument("--reuse", action="store_true", help="re-score the saved observations instead of retraining")
     args = parser.parse_args()
     if args.reuse:
