@@ -22,8 +22,8 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from rasa.shared.nlu.constants import INTENT, TEXT  # noqa: E402
 from rasa.shared.importers.importer import TrainingDataImporter  # noqa: E402
+from rasa.shared.nlu.constants import INTENT, TEXT  # noqa: E402
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
@@ -45,7 +45,9 @@ def training_examples() -> List[Message]:
     )
     messages = [m for m in importer.get_nlu_data().intent_examples if m.get(TEXT)]
     WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process(messages)
-    MultilingualSentenceFeaturizer({**MultilingualSentenceFeaturizer.get_default_config(), "alias": "use"}, "use").process(messages)
+    MultilingualSentenceFeaturizer(
+        {**MultilingualSentenceFeaturizer.get_default_config(), "alias": "use"}, "use"
+    ).process(messages)
     return messages
 
 
