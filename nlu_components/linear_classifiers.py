@@ -87,7 +87,11 @@ class LinearTextClassifier(GraphComponent):
 
     @classmethod
     def create(
-        cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
     ) -> "LinearTextClassifier":
         return cls(config, model_storage, resource)
 
@@ -213,7 +217,7 @@ class LinearTextClassifier(GraphComponent):
         classifier = self.model["classifier"]
         probabilities = classifier.predict_proba(self.features(self.model, with_text))
         labels, probabilities = self.merge_labels([str(label) for label in classifier.classes_], probabilities)
-        for message, row in zip(with_text, probabilities):
+        for message, row in zip(with_text, probabilities, strict=True):
             order = np.argsort(row)[::-1][: self.config["ranking_length"]]
             ranking = [{"label": labels[i], PREDICTED_CONFIDENCE_KEY: float(row[i])} for i in order]
             self.write_prediction(message, ranking)
@@ -249,7 +253,9 @@ class LinearIntentClassifier(LinearTextClassifier):
         return intents, merged
 
     def write_prediction(self, message: Message, ranking: List[Dict[Text, Any]]) -> None:
-        intents = [{INTENT_NAME_KEY: r["label"], PREDICTED_CONFIDENCE_KEY: r[PREDICTED_CONFIDENCE_KEY]} for r in ranking]
+        intents = [
+            {INTENT_NAME_KEY: r["label"], PREDICTED_CONFIDENCE_KEY: r[PREDICTED_CONFIDENCE_KEY]} for r in ranking
+        ]
         message.set(INTENT, intents[0], add_to_output=True)
         message.set(INTENT_RANKING_KEY, intents, add_to_output=True)
 
@@ -285,7 +291,8 @@ class LinearResponseSelector(LinearTextClassifier):
                 RESPONSE_SELECTOR_UTTER_ACTION_KEY: f"utter_{best}",
             },
             RESPONSE_SELECTOR_RANKING_KEY: [
-                {INTENT_RESPONSE_KEY: r["label"], PREDICTED_CONFIDENCE_KEY: r[PREDICTED_CONFIDENCE_KEY]} for r in ranking
+                {INTENT_RESPONSE_KEY: r["label"], PREDICTED_CONFIDENCE_KEY: r[PREDICTED_CONFIDENCE_KEY]}
+                for r in ranking
             ],
         }
         message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selector, add_to_output=True)

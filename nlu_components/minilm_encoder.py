@@ -114,7 +114,11 @@ class MiniLMEncoder:
         """Contextual piece vectors, shape (batch, pieces, 384), for padded ids and their 0/1 mask."""
         batch, length = ids.shape
         x = self.w("embeddings.word_embeddings.weight")[ids]
-        x = x + self.w("embeddings.position_embeddings.weight")[:length] + self.w("embeddings.token_type_embeddings.weight")[0]
+        x = (
+            x
+            + self.w("embeddings.position_embeddings.weight")[:length]
+            + self.w("embeddings.token_type_embeddings.weight")[0]
+        )
         x = self.layer_norm(x, "embeddings.LayerNorm")
         attention_bias = (1.0 - mask[:, None, None, :]) * -1e9
         head_size = x.shape[-1] // HEADS
@@ -129,7 +133,9 @@ class MiniLMEncoder:
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             context = (scores / scores.sum(-1, keepdims=True)) @ v
             context = context.transpose(0, 2, 1, 3).reshape(batch, length, -1)
-            x = self.layer_norm(x + self.dense(context, f"{p}.attention.output.dense"), f"{p}.attention.output.LayerNorm")
+            x = self.layer_norm(
+                x + self.dense(context, f"{p}.attention.output.dense"), f"{p}.attention.output.LayerNorm"
+            )
             hidden = self.dense(x, f"{p}.intermediate.dense")
             hidden = 0.5 * hidden * (1.0 + erf(hidden / np.sqrt(2.0)))  # exact GELU, as BERT uses
             x = self.layer_norm(x + self.dense(hidden, f"{p}.output.dense"), f"{p}.output.LayerNorm")

@@ -74,7 +74,7 @@ class SentenceEmbeddingFeaturizer(SentenceFeaturizer):
         for start in range(0, len(with_text), BATCH_SIZE):
             batch = with_text[start : start + BATCH_SIZE]
             piece_vectors, piece_spans = self.encoder.encode([m.get(TEXT) for m in batch])
-            for message, vectors, spans in zip(batch, piece_vectors, piece_spans):
+            for message, vectors, spans in zip(batch, piece_vectors, piece_spans, strict=True):
                 sequence = self.token_vectors(message, vectors, spans)
                 sentence = self.encoder.sentence_embedding(vectors)[np.newaxis, :]
                 self.add_features_to_message(sequence, sentence, TEXT, message)
@@ -107,7 +107,7 @@ class MultilingualSentenceFeaturizer(SentenceFeaturizer):
         if not with_text:
             return messages
         embeddings = self.encoder.encode([m.get(TEXT) for m in with_text])
-        for message, embedding in zip(with_text, embeddings):
+        for message, embedding in zip(with_text, embeddings, strict=True):
             tokens = len(message.get(TOKENS_NAMES[TEXT]))
             sequence = np.zeros((tokens, embedding.shape[0]), dtype=np.float32)
             self.add_features_to_message(sequence, embedding[np.newaxis, :], TEXT, message)

@@ -37,7 +37,7 @@ class MultilingualEncoder:
         missing = sorted({text for text in texts if text not in cache})
         if missing:
             vectors = np.asarray(self.model.encode(missing), dtype=np.float32).reshape(len(missing), self.dimensions)
-            for text, vector in zip(missing, vectors):
+            for text, vector in zip(missing, vectors, strict=True):
                 cache[text] = vector
         result = np.stack([cache[text] for text in texts])
         for text in texts:
