@@ -37,7 +37,9 @@ OTHER = "other"
 CRISIS_KEY = "crisis"
 # A crisis is often one clause of an ordinary question ("how much is it? i won't be around
 # anyway"): each clause is scored too (see crisis_scores).
-CLAUSE_BREAK = re.compile(r"[.?!;,¿¡]+|\b(?:but|because|cause|also|pero|porque|aunque|tambien|también)\b", re.IGNORECASE)
+CLAUSE_BREAK = re.compile(
+    r"[.?!;,¿¡]+|\b(?:but|because|cause|also|pero|porque|aunque|tambien|también)\b", re.IGNORECASE
+)
 MIN_CLAUSE_WORDS = 3
 
 
@@ -112,7 +114,7 @@ class CrisisClassifier(LinearTextClassifier):
         with_text = [m for m in messages if m.get("text")]
         if not self.model or not with_text:
             return messages
-        for message, score in zip(with_text, self.crisis_scores(with_text)):
+        for message, score in zip(with_text, self.crisis_scores(with_text), strict=True):
             tier = crisis_tier(score, float(self.config["sure_threshold"]), float(self.config["check_threshold"]))
             classified_as_crisis = (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == CRISIS_INTENT
             if tier is None and classified_as_crisis:
@@ -120,5 +122,7 @@ class CrisisClassifier(LinearTextClassifier):
             if tier is None:
                 continue
             set_intent(message, CRISIS_INTENT if tier == "sure" else POSSIBLE_CRISIS_INTENT, score)
-            message.set(CRISIS_KEY, {"tier": tier, "score": round(score, 3), "reason": "classifier"}, add_to_output=True)
+            message.set(
+                CRISIS_KEY, {"tier": tier, "score": round(score, 3), "reason": "classifier"}, add_to_output=True
+            )
         return messages
