@@ -24,17 +24,18 @@ from rasa_sdk.executor import CollectingDispatcher
 from clinic import settings
 from clinic.handoff_store import ENDED_INTENT, TIMEOUT_INTENT, get_handoff_store
 from clinic.notifier import notifier_from_env
-from clinic.profile import clinic_is_open, load_profile
+from clinic.profile import clinic_is_open, load_profile, office_hours_set
 from clinic.rasa_api import RasaApiError, rasa_api_from_settings
 
 logger = logging.getLogger(__name__)
 
 
 def staff_available_now() -> bool:
-    """Open now by the clinic's office hours; with no office hours set, the assistant does not decide
-    the clinic is closed: it tries a live handoff, and the watchdog's timeout is the fallback."""
+    """Open now by the clinic's office hours; with no office hours set (no schedule, or no day in it, as
+    shipped), the assistant does not decide the clinic is closed: it tries a live handoff, and the
+    watchdog's timeout, with its call-back offer, is the fallback."""
     profile = load_profile()
-    if not profile.get("office_hours_schedule"):
+    if not office_hours_set(profile):
         return True
     return clinic_is_open(profile, datetime.now(timezone.utc))
 

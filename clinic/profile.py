@@ -95,6 +95,17 @@ def clinic_timezone(profile: Optional[Dict[str, Any]] = None) -> ZoneInfo:
         return ZoneInfo(DEFAULT_TIMEZONE)
 
 
+def office_hours_set(profile: Dict[str, Any]) -> bool:
+    """Whether the clinic has set its office hours: `office_hours_schedule.days` names at least one day.
+    As shipped the days are empty ({}): the hours are not known yet, which is not a closed clinic.
+    Once any day is named, the days not named are closed; a schedule that is not a mapping counts as set
+    (and, being unreadable, as closed: clinic_is_open)."""
+    schedule = profile.get("office_hours_schedule")
+    if isinstance(schedule, dict):
+        return bool(schedule.get("days"))
+    return bool(schedule)
+
+
 def clinic_is_open(profile: Dict[str, Any], now: datetime) -> bool:
     """Whether staff are available now, per `office_hours_schedule`; closed when it is unset or invalid."""
     schedule = profile.get("office_hours_schedule") or {}

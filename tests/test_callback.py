@@ -138,7 +138,7 @@ async def test_the_clinics_phone_and_hours_are_given_when_the_profile_has_them(d
 
 async def test_after_a_crisis_with_nobody_free_the_lines_come_with_an_urgent_call_back(tmp_path, monkeypatch, make_tracker, domain):
     profile = tmp_path / "closed.yml"
-    profile.write_text("office_hours_schedule: {timezone: UTC, days: {}}\n")
+    profile.write_text("office_hours_schedule: {timezone: UTC, days: {mon: closed}}\n")  # set, no day open
     monkeypatch.setenv("CLINIC_PROFILE_PATH", str(profile))
     _, messages = await run(ActionOfferHandoff(), make_tracker, domain, {"crisis_flagged": True}, intent="request_human")
     assert [m["response"] for m in messages] == ["utter_crisis_staff_unavailable"]

@@ -17,6 +17,8 @@ from clinic.rasa_api import RasaApiError
 ALWAYS_OPEN = "office_hours_schedule:\n  timezone: UTC\n  days: {%s}\n" % ", ".join(
     f"{day}: '00:00-24:00'" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 )
+# Office hours set, and no day open: a day not listed is closed once any day is listed.
+CLOSED = "office_hours_schedule: {timezone: UTC, days: {mon: closed}}\n"
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def clinic_open(tmp_path, monkeypatch):
 @pytest.fixture
 def clinic_closed(tmp_path, monkeypatch):
     profile = tmp_path / "closed.yml"
-    profile.write_text("office_hours_schedule: {timezone: UTC, days: {}}\n")
+    profile.write_text(CLOSED)
     monkeypatch.setenv("CLINIC_PROFILE_PATH", str(profile))
 
 
@@ -160,11 +162,20 @@ async def test_after_a_crisis_a_closed_clinic_gives_the_crisis_lines_again(
         assert [button["payload"] for button in variant["buttons"]] == ["/request_urgent_callback"]
 
 
+@pytest.mark.parametrize(
+    "no_hours",
+    [
+        "clinic_name: Tri-Cities Infusions & Wellness Clinic\n",
+        # as clinic_profile.yml ships: a time zone and no day (issue 15: this was taken for a closed clinic)
+        "office_hours_schedule:\n  timezone: America/Los_Angeles\n  days: {}\n",
+        "office_hours_schedule:\n  timezone: America/Los_Angeles\n",
+    ],
+)
 async def test_with_no_office_hours_set_a_person_is_tried_rather_than_a_closed_clinic_assumed(
-    tmp_path, monkeypatch, store, dispatcher, make_tracker, domain
+    no_hours, tmp_path, monkeypatch, store, dispatcher, make_tracker, domain
 ):
     profile = tmp_path / "no_hours.yml"
-    profile.write_text("clinic_name: Tri-Cities Infusions & Wellness Clinic\n")
+    profile.write_text(no_hours)
     monkeypatch.setenv("CLINIC_PROFILE_PATH", str(profile))
     await ActionOfferHandoff().run(dispatcher, make_tracker("talk to a person"), domain.as_dict())
     assert dispatcher.messages[0]["response"] == "utter_handoff_offer"

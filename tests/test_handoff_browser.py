@@ -23,7 +23,8 @@ PASSWORD = "correct horse battery staple"
 ALWAYS_OPEN = "office_hours_schedule:\n  timezone: UTC\n  days: {%s}\n" % ", ".join(
     f"{day}: '00:00-24:00'" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 )
-CLOSED = "office_hours_schedule: {timezone: UTC, days: {}}\n"
+# Office hours set, and no day open: a day not listed is closed once any day is listed.
+CLOSED = "office_hours_schedule: {timezone: UTC, days: {mon: closed}}\n"
 STAFF_REPLY = "Hi, I'm Kim from the clinic <b>team</b>. How can I help?"
 
 
