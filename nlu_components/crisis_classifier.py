@@ -19,7 +19,7 @@ this and remain a floor. The parse result carries `crisis`: {"tier", "score", "r
 staff console.
 """
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -47,6 +47,12 @@ def clauses(text: str) -> List[str]:
     parts = [part.strip() for part in CLAUSE_BREAK.split(text or "")]
     parts = [part for part in parts if len(part.split()) >= MIN_CLAUSE_WORDS]
     return parts if len(parts) > 1 else []
+
+
+def combined_score(whole: float, clause_scores: List[float], sure_threshold: float) -> float:
+    """The message's score: its own probability, or a clause's if that clause alone reaches
+    `sure_threshold` (scripts/tune_crisis.py scores every candidate threshold this way)."""
+    return max([whole] + [p for p in clause_scores if p >= sure_threshold])
 
 
 def crisis_tier(score: float, sure_threshold: float, check_threshold: float) -> Optional[str]:
@@ -91,24 +97,27 @@ class CrisisClassifier(LinearTextClassifier):
         # (the encoder's cache makes the whole message free).
         return MultilingualEncoder().encode([m.get("text") for m in messages])
 
-    def crisis_scores(self, messages: List[Message]) -> List[float]:
-        """Each message's crisis probability; a clause that is a crisis on its own (at least
-        `sure_threshold`) raises its message to that score. A clause that only looks a little like
-        one does not: cross-validation showed that doubles the check-ins for ordinary questions
-        while catching almost no more crises (docs/crisis-thresholds.md)."""
+    def crisis_probabilities(self, messages: List[Message]) -> List[Tuple[float, List[float]]]:
+        """Each message's crisis probability, and each of its clauses' (see `clauses`)."""
         texts = [[m.get("text")] + clauses(m.get("text")) for m in messages]
         flat = [Message(data={"text": text}) for group in texts for text in group]
         classifier = self.model["classifier"]
         column = list(classifier.classes_).index(CRISIS_INTENT)
         probabilities = classifier.predict_proba(self.features(self.model, flat))[:, column]
-        sure = float(self.config["sure_threshold"])
-        scores, start = [], 0
+        result, start = [], 0
         for group in texts:
             whole, parts = probabilities[start], probabilities[start + 1 : start + len(group)]
-            clear_clauses = [p for p in parts if p >= sure]
-            scores.append(float(max([whole] + clear_clauses)))
+            result.append((float(whole), [float(p) for p in parts]))
             start += len(group)
-        return scores
+        return result
+
+    def crisis_scores(self, messages: List[Message]) -> List[float]:
+        """Each message's crisis probability; a clause that is a crisis on its own (at least
+        `sure_threshold`) raises its message to that score. A clause that only looks a little like
+        one does not: cross-validation showed that doubles the check-ins for ordinary questions
+        while catching almost no more crises (docs/crisis-thresholds.md)."""
+        sure = float(self.config["sure_threshold"])
+        return [combined_score(whole, parts, sure) for whole, parts in self.crisis_probabilities(messages)]
 
     def process(self, messages: List[Message]) -> List[Message]:
         with_text = [m for m in messages if m.get("text")]

@@ -7,14 +7,17 @@ crisis patterns match counts as a crisis response, as when serving. Then:
     the check-in or the crisis response (recall first);
   - sure_threshold: the lowest threshold at which at most MAX_FALSE_CRISIS of ordinary examples
     would get the full crisis response.
+A clause raises its message's score only when it reaches sure_threshold itself (crisis_classifier.py),
+so every candidate sure_threshold is scored with its own clause rule, as when serving.
 The frozen and held-out test sets are never read. Writes docs/crisis-thresholds.md; copy the
-values into config.yml.
+values into config.yml. A section of the report headed SETTINGS_HEADING (written by hand: how the
+classifier's settings were chosen) is kept when the report is rewritten.
 Usage: python scripts/tune_crisis.py [--folds 5]
 """
 import argparse
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 import yaml
@@ -27,7 +30,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT  # noqa: E402
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
-from nlu_components.crisis_classifier import CRISIS_INTENT, CrisisClassifier  # noqa: E402
+from nlu_components.crisis_classifier import CRISIS_INTENT, CrisisClassifier, combined_score  # noqa: E402
 from nlu_components.crisis_safety_net import CrisisMatcher  # noqa: E402
 from nlu_components.sentence_embedding_featurizer import MultilingualSentenceFeaturizer  # noqa: E402
 
@@ -35,6 +38,7 @@ REPORT = PROJECT_DIR / "docs" / "crisis-thresholds.md"
 MIN_RECALL = 0.99
 MAX_FALSE_CRISIS = 0.01
 MAX_CHECK_IN = 0.03
+SETTINGS_HEADING = "## Settings"
 
 
 def training_examples() -> List[Message]:
@@ -57,24 +61,38 @@ def classifier_config() -> Dict:
     return {**CrisisClassifier.get_default_config(), **{k: v for k, v in settings.items() if k != "name"}}
 
 
-def out_of_fold_scores(messages: List[Message], folds: int) -> np.ndarray:
+def out_of_fold_probabilities(messages: List[Message], folds: int) -> List[Tuple[float, List[float]]]:
+    """Each message's crisis probability and its clauses', from a classifier trained on the other folds."""
     labels = np.asarray([m.get(INTENT) == CRISIS_INTENT for m in messages])
-    scores = np.zeros(len(messages))
+    probabilities: List[Tuple[float, List[float]]] = [(0.0, [])] * len(messages)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
     for index, (train, held) in enumerate(splitter.split(np.zeros(len(messages)), labels)):
         classifier = CrisisClassifier(classifier_config(), None, None)
         classifier.model = classifier.fit([messages[i] for i in train])
-        scores[held] = classifier.crisis_scores([messages[i] for i in held])
+        for i, result in zip(held, classifier.crisis_probabilities([messages[i] for i in held])):
+            probabilities[i] = result
         print(f"fold {index + 1}/{folds} done", flush=True)
-    return scores
+    return probabilities
 
 
-def choose(scores: np.ndarray, is_crisis: np.ndarray) -> Dict[str, float]:
-    """`scores` of pattern matches are 1.0: the patterns' floor counts, as it does when serving."""
+def scores_at(probabilities: List[Tuple[float, List[float]]], matched: np.ndarray, sure: float) -> np.ndarray:
+    """The scores when serving with this sure_threshold; pattern matches are 1.0, as the patterns'
+    floor gives them the crisis response whatever the detector says."""
+    scores = np.asarray([combined_score(whole, parts, sure) for whole, parts in probabilities])
+    return np.where(matched, 1.0, scores)
+
+
+def choose(probabilities: List[Tuple[float, List[float]]], matched: np.ndarray, is_crisis: np.ndarray) -> Dict[str, float]:
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    check, sure, scores = 0.01, 0.99, scores_at(probabilities, matched, 0.99)
+    for candidate in grid:
+        candidate_scores = scores_at(probabilities, matched, candidate)
+        crisis, ordinary = candidate_scores[is_crisis], candidate_scores[~is_crisis]
+        candidate_check = max((t for t in grid if (crisis >= t).mean() >= MIN_RECALL), default=0.01)
+        if (ordinary >= candidate).mean() <= MAX_FALSE_CRISIS and candidate >= candidate_check:
+            check, sure, scores = candidate_check, candidate, candidate_scores
+            break
     crisis, ordinary = scores[is_crisis], scores[~is_crisis]
-    check = max((t for t in grid if (crisis >= t).mean() >= MIN_RECALL), default=0.01)
-    sure = min((t for t in grid if (ordinary >= t).mean() <= MAX_FALSE_CRISIS and t >= check), default=0.99)
     return {
         "check_threshold": float(check),
         "sure_threshold": float(sure),
@@ -91,18 +109,22 @@ def main() -> int:
     args = parser.parse_args()
     messages = training_examples()
     is_crisis = np.asarray([m.get(INTENT) == CRISIS_INTENT for m in messages])
-    scores = out_of_fold_scores(messages, args.folds)
+    probabilities = out_of_fold_probabilities(messages, args.folds)
     matcher = CrisisMatcher.from_file()
-    scores = np.where([matcher.match(m.get(TEXT)) is not None for m in messages], 1.0, scores)
-    figures = choose(scores, is_crisis)
+    matched = np.asarray([matcher.match(m.get(TEXT)) is not None for m in messages])
+    figures = choose(probabilities, matched, is_crisis)
     within_limits = figures["ordinary_check_in"] <= MAX_CHECK_IN
+    previous = REPORT.read_text() if REPORT.exists() else ""
+    settings_section = previous[previous.index(SETTINGS_HEADING):] if SETTINGS_HEADING in previous else ""
     REPORT.write_text(
         "# Crisis detector thresholds\n\n"
         f"Chosen by `scripts/tune_crisis.py`: {args.folds}-fold cross-validation on the training data "
         f"({is_crisis.sum()} crisis and {(~is_crisis).sum()} other examples, English and Spanish); the frozen and "
         "held-out test sets are never read. The check-in threshold is the highest at which at least "
         f"{MIN_RECALL:.1%} of crisis examples get the check-in or the crisis response; the crisis-response "
-        f"threshold is the lowest at which at most {MAX_FALSE_CRISIS:.1%} of other examples would get it.\n\n"
+        f"threshold is the lowest at which at most {MAX_FALSE_CRISIS:.1%} of other examples would get it, "
+        "each candidate scored as when serving with it (a clause raises its message only when it reaches "
+        "that threshold itself).\n\n"
         "| setting (config.yml, CrisisClassifier) | value |\n|---|---|\n"
         f"| `check_threshold` | {figures['check_threshold']} |\n| `sure_threshold` | {figures['sure_threshold']} |\n\n"
         "| cross-validated outcome | share |\n|---|---|\n"
@@ -111,6 +133,7 @@ def main() -> int:
         f"| other examples given the crisis response | {figures['ordinary_crisis_response']:.1%} |\n"
         f"| other examples given the check-in | {figures['ordinary_check_in']:.1%} |\n"
         + ("" if within_limits else f"\nThe check-in rate is above the {MAX_CHECK_IN:.0%} limit: improve the data.\n")
+        + ("\n" + settings_section if settings_section else "")
     )
     print(REPORT.read_text())
     return 0 if within_limits else 1

@@ -3,6 +3,7 @@ import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.safety import ActionCheckInAnswer, ActionCrisisResponse
+from nlu_components.crisis_classifier import clauses, combined_score, crisis_tier
 from nlu_components.crisis_safety_net import CrisisMatcher, normalise
 
 
@@ -37,7 +38,11 @@ def crisis_variant(domain, language):
 
 @pytest.mark.parametrize(
     "language, required",
-    [("en", ENGLISH_CRISIS_ELEMENTS), ("es", SPANISH_CRISIS_ELEMENTS), (None, ENGLISH_CRISIS_ELEMENTS + SPANISH_CRISIS_ELEMENTS)],
+    [
+        ("en", ENGLISH_CRISIS_ELEMENTS),
+        ("es", SPANISH_CRISIS_ELEMENTS),
+        (None, ENGLISH_CRISIS_ELEMENTS + SPANISH_CRISIS_ELEMENTS),
+    ],
 )
 def test_crisis_text_follows_the_contract_in_each_language(domain, language, required):
     variant = crisis_variant(domain, language)
@@ -109,7 +114,9 @@ def possible_crisis_history(text, intent_ranking):
     ]
 
 
-async def test_yes_to_the_check_in_gives_the_crisis_response_and_alerts_staff(dispatcher, make_tracker, domain, monkeypatch):
+async def test_yes_to_the_check_in_gives_the_crisis_response_and_alerts_staff(
+    dispatcher, make_tracker, domain, monkeypatch
+):
     alerts = []
     monkeypatch.setattr("actions.safety.notifier_from_env", lambda: RecordingNotifier(alerts))
     history = possible_crisis_history("not sure i can keep doing this", [{"name": "faq", "confidence": 0.2}])
@@ -123,7 +130,9 @@ async def test_yes_to_the_check_in_gives_the_crisis_response_and_alerts_staff(di
 async def test_no_to_the_check_in_answers_what_was_asked(dispatcher, make_tracker, domain):
     history = possible_crisis_history("this wait is killing me, how long is the consultation", [
         {"name": "faq", "confidence": 0.8}, {"name": "book_consultation", "confidence": 0.1}])
-    tracker = make_tracker("no", parse_data={"intent": {"name": "deny", "confidence": 0.99}}, events=history, slots={"language": "en"})
+    tracker = make_tracker(
+        "no", parse_data={"intent": {"name": "deny", "confidence": 0.99}}, events=history, slots={"language": "en"}
+    )
     events = await ActionCheckInAnswer().run(dispatcher, tracker, domain.as_dict())
     assert [m["response"] for m in dispatcher.messages] == ["utter_crisis_check_in_no"]
     # the check-in and the "no" are taken back, and the question is asked again with its own intent
@@ -158,7 +167,9 @@ def test_the_email_alert_has_no_visitor_words():
     from clinic.notifier import SmtpNotifier, crisis_alert_text
 
     notifier = SmtpNotifier("smtp.example.com", 587, "bot@example.com", ["staff@example.com"])
-    message = notifier.build_message("URGENT: a chat visitor may be in crisis", crisis_alert_text("https://c/x", "crisis"))
+    message = notifier.build_message(
+        "URGENT: a chat visitor may be in crisis", crisis_alert_text("https://c/x", "crisis")
+    )
     body = message.get_content()
     assert "https://c/x" in body and "911" in body and "none of the visitor's words" in body
 
@@ -170,3 +181,17 @@ async def test_a_failing_alert_never_stops_the_crisis_response(dispatcher, make_
     monkeypatch.setattr("actions.safety.notifier_from_env", broken)
     await ActionCrisisResponse().run(dispatcher, make_tracker("i want to die"), domain.as_dict())
     assert [m["response"] for m in dispatcher.messages] == ["utter_crisis"]
+
+
+def test_a_crisis_clause_inside_an_ordinary_question_gets_the_crisis_response():
+    """'how much is it? i won't be around anyway': the second clause alone is a sure crisis."""
+    assert clauses("how much is it? i won't be around anyway") == ["how much is it", "i won't be around anyway"]
+    score = combined_score(0.30, [0.01, 0.97], sure_threshold=0.95)
+    assert crisis_tier(score, sure_threshold=0.95, check_threshold=0.23) == "sure"
+
+
+def test_a_clause_that_only_looks_a_little_like_a_crisis_does_not_raise_its_message():
+    """Only a sure clause counts: a half-likely clause would turn ordinary questions into check-ins."""
+    score = combined_score(0.05, [0.40, 0.10], sure_threshold=0.95)
+    assert crisis_tier(score, sure_threshold=0.95, check_threshold=0.23) is None
+    assert crisis_tier(combined_score(0.40, [0.10], sure_threshold=0.95), 0.95, 0.23) == "check"
