@@ -23,7 +23,11 @@ ANSWER_SECONDS = 40
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import NoAlertPresentException, NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoAlertPresentException,
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -61,9 +65,9 @@ def wait_for_url(url: str, process: subprocess.Popen, log: Path, seconds: float 
         try:
             urllib.request.urlopen(url, timeout=2)
             return
-        except OSError:
+        except OSError as error:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not start:\n{log.read_text()}")
+                raise RuntimeError(f"{url} did not start:\n{log.read_text()}") from error
             time.sleep(0.2)
 
 

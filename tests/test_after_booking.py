@@ -321,8 +321,13 @@ async def test_cancel_of_a_second_request_names_the_first_one_which_stays(store,
     slots = await submitted(store, make_tracker, domain)
     text = await render(domain, "utter_ask_confirm_cancel_booking", slots)
     assert slots["booking_reference"] in text and "not affected" in text
-    events, _ = await run(ActionCancelBooking(), make_tracker, domain, slots={**slots, **FILLED, "booking_submitted": None},
-                          active_loop="booking_form")
+    events, _ = await run(
+        ActionCancelBooking(),
+        make_tracker,
+        domain,
+        slots={**slots, **FILLED, "booking_submitted": None},
+        active_loop="booking_form",
+    )
     assert ActiveLoop(None) in events and SlotSet("booking_submitted", True) in events
     assert len(store.list_requests()) == 1
 
@@ -362,7 +367,9 @@ async def test_a_stuck_second_request_brings_the_first_back_into_view(store, mak
 
 async def test_booking_again_names_the_request_already_in(domain):
     for language, phrase in (("en", "is already with our team"), ("es", "ya está con nuestro equipo")):
-        text = await render(domain, "utter_booking_already_in", {"language": language, "booking_reference": "TC-ABC234"})
+        text = await render(
+            domain, "utter_booking_already_in", {"language": language, "booking_reference": "TC-ABC234"}
+        )
         assert "TC-ABC234" in text and phrase in text
     payloads = {b["payload"] for v in domain.responses["utter_booking_already_in"] for b in v["buttons"]}
     assert payloads == {"/change_booking", "/book_another", "/deny"}

@@ -15,8 +15,8 @@ ALL_SOURCES = FAQ_SOURCES + (SHARED_DIR / "conversation_contract.md", PROJECT_DI
 DIGITS = re.compile(r"\d+")
 # Counting words above one, in both languages ("one"/"uno" are too often not a count to check).
 NUMBER_WORDS: Dict[str, int] = {
-    **dict(zip("two three four five six seven eight nine ten eleven twelve".split(), range(2, 13))),
-    **dict(zip("dos tres cuatro cinco seis siete ocho nueve diez once doce".split(), range(2, 13))),
+    **dict(zip("two three four five six seven eight nine ten eleven twelve".split(), range(2, 13), strict=True)),
+    **dict(zip("dos tres cuatro cinco seis siete ocho nueve diez once doce".split(), range(2, 13), strict=True)),
     "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "hundred": 100,
     "quince": 15, "veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60,
     "cien": 100, "ciento": 100,

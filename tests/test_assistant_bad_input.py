@@ -67,20 +67,26 @@ def test_the_http_api_refuses_requests_without_the_token(live_assistant, endpoin
 @pytest.mark.parametrize("case", list(BAD_BODIES))
 def test_action_server_answers_bad_input_with_a_clear_4xx_that_echoes_nothing(live_assistant, case):
     body, headers = BAD_BODIES[case]
-    status, answer = request(f"{live_assistant.actions_url}/webhook", body, {**headers, **live_assistant.action_headers})
+    status, answer = request(
+        f"{live_assistant.actions_url}/webhook", body, {**headers, **live_assistant.action_headers}
+    )
     assert 400 <= status < 500 and status != 401, (status, answer[:300])
     assert b"request_body" not in answer
 
 
 def test_action_server_refuses_a_well_formed_call_of_an_unknown_action(live_assistant):
     call = {"next_action": "action_drop_tables", "tracker": {"sender_id": "x", "events": []}, "domain": {}}
-    status, answer = request(f"{live_assistant.actions_url}/webhook", json.dumps(call).encode(), live_assistant.action_headers)
+    status, answer = request(
+        f"{live_assistant.actions_url}/webhook", json.dumps(call).encode(), live_assistant.action_headers
+    )
     assert status == 404 and b"action_drop_tables" in answer
 
 
 def test_control_characters_are_removed_and_the_question_answered(live_assistant):
-    status, body = request(f"{live_assistant.url}/webhooks/rest/webhook",
-                           json.dumps({"sender": "control-chars", "message": "What\x00 is\x1b[31m ketamine\x07?"}).encode())
+    status, body = request(
+        f"{live_assistant.url}/webhooks/rest/webhook",
+        json.dumps({"sender": "control-chars", "message": "What\x00 is\x1b[31m ketamine\x07?"}).encode(),
+    )
     assert status == 200 and "ketamine" in body.decode().lower()
     status, tracker = request(live_assistant.api("/conversations/control-chars/tracker"), method="GET")
     texts = [event["text"] for event in json.loads(tracker)["events"] if event["event"] == "user"]

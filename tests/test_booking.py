@@ -145,7 +145,9 @@ async def test_the_same_confirmation_twice_is_stored_once(store, make_tracker, d
     assert first.messages[0]["booking_reference"] == second.messages[0]["booking_reference"]
 
 
-async def test_database_down_the_visitor_is_told_honestly_and_nothing_is_lost(tmp_path, monkeypatch, make_tracker, domain):
+async def test_database_down_the_visitor_is_told_honestly_and_nothing_is_lost(
+    tmp_path, monkeypatch, make_tracker, domain
+):
     down = RequestStore(f"sqlite:///{tmp_path / 'missing-dir' / 'clinic.db'}", tmp_path / "spool.jsonl", LogNotifier())
     monkeypatch.setattr(storage, "_store", down)
     dispatcher = CollectingDispatcher()
@@ -160,7 +162,9 @@ async def test_database_down_the_visitor_is_told_honestly_and_nothing_is_lost(tm
 
 async def test_an_incomplete_request_is_never_submitted(store, make_tracker, domain):
     dispatcher = CollectingDispatcher()
-    await ActionSubmitBooking().run(dispatcher, make_tracker(slots={**FILLED, "consent_to_contact": None}), domain.as_dict())
+    await ActionSubmitBooking().run(
+        dispatcher, make_tracker(slots={**FILLED, "consent_to_contact": None}), domain.as_dict()
+    )
     assert store.list_requests() == []
     assert dispatcher.messages[0]["response"] == "utter_no_booking_in_progress"
 
@@ -183,7 +187,9 @@ async def test_change_without_a_field_asks_which(make_tracker, domain):
 
 async def test_cancel_stops_the_form_and_forgets_the_answers(make_tracker, domain):
     dispatcher = CollectingDispatcher()
-    events = await ActionCancelBooking().run(dispatcher, make_tracker(slots=FILLED, active_loop="booking_form"), domain.as_dict())
+    events = await ActionCancelBooking().run(
+        dispatcher, make_tracker(slots=FILLED, active_loop="booking_form"), domain.as_dict()
+    )
     assert ActiveLoop(None) in events and SlotSet("full_name", None) in events
     assert dispatcher.messages[0]["response"] == "utter_booking_cancelled"
 
@@ -215,11 +221,20 @@ async def test_buttons_with_entities_reach_the_visitor_intact(domain, response, 
         ("contact", "mi cel es 509 555 0147", {"contact": "+15095550147", "phone": "+15095550147"}),
         ("help_with", "ansiedad", {"help_with": "anxiety"}),
         ("consent_to_contact", "sí, claro", {"consent_to_contact": True}),
-        ("preferred_times", "entre semana por la mañana",
-         {"preferred_times": "entre semana por la mañana",
-          "preferred_times_parsed": [{"days": ["mon", "tue", "wed", "thu", "fri"], "part_of_day": "morning"}]}),
+        (
+            "preferred_times",
+            "entre semana por la mañana",
+            {
+                "preferred_times": "entre semana por la mañana",
+                "preferred_times_parsed": [{"days": ["mon", "tue", "wed", "thu", "fri"], "part_of_day": "morning"}],
+            },
+        ),
         # day/month or month/day: kept as typed, no window guessed
-        ("preferred_times", "el 3/12 en la tarde", {"preferred_times": "el 3/12 en la tarde", "preferred_times_parsed": []}),
+        (
+            "preferred_times",
+            "el 3/12 en la tarde",
+            {"preferred_times": "el 3/12 en la tarde", "preferred_times_parsed": []},
+        ),
     ],
 )
 async def test_spanish_answers_fill_the_form(make_tracker, domain, slot, typed, expected):
@@ -234,5 +249,7 @@ async def test_spanish_answers_that_miss_the_point_are_asked_again_in_spanish(ma
     assert messages == ["Claro, por teléfono: solo necesito el número, por ejemplo 509-555-0147."]
     _, messages = await validate(make_tracker, domain, "full_name", "hola", slots={"language": "es"})
     assert messages[0].startswith("Eso no parece un nombre")
-    events, messages = await validate(make_tracker, domain, "consent_to_contact", "no, gracias", slots={"language": "es"})
+    events, messages = await validate(
+        make_tracker, domain, "consent_to_contact", "no, gracias", slots={"language": "es"}
+    )
     assert SlotSet("consent_to_contact", None) in events and messages == ["utter_consent_needed"]

@@ -100,7 +100,8 @@ def test_bad_contact_details_say_what_was_wrong(typed, reason_word):
         ("al cel", "Claro, por teléfono: solo necesito el número, por ejemplo 509-555-0147."),
         ("mejor por correo", "Claro, por correo: solo necesito la dirección, por ejemplo nombre@example.com."),
         ("no tengo", "No encontré un número de teléfono ni un correo electrónico en esa respuesta."),
-        ("509-555-01", "Ese número de teléfono no parece correcto: un número de EE. UU. tiene 10 dígitos, por ejemplo 509-555-0147."),
+        ("509-555-01", "Ese número de teléfono no parece correcto: un número de EE. UU. tiene 10 dígitos, "
+                       "por ejemplo 509-555-0147."),
     ],
 )
 def test_spanish_contact_answers_without_the_details_get_a_spanish_reason(typed, reason):

@@ -13,8 +13,13 @@ from sqlalchemy import create_engine, text
 from actions import handoff
 from actions.booking import ValidateBookingForm
 from actions.callback import (
-    NEED_PHONE, ActionCallbackSummary, ActionCancelCallback, ActionChangeCallback, ActionStartCallback,
-    ActionSubmitCallback, ValidateCallbackForm,
+    NEED_PHONE,
+    ActionCallbackSummary,
+    ActionCancelCallback,
+    ActionChangeCallback,
+    ActionStartCallback,
+    ActionSubmitCallback,
+    ValidateCallbackForm,
 )
 from actions.handoff import ActionOfferHandoff, ActionStartHandoff
 from clinic import handoff_store, storage
@@ -23,7 +28,7 @@ from clinic.notifier import SmtpNotifier
 from clinic.storage import CallbackRequest, RequestStore
 from rasa_server.nlg import FirstMatchResponseGenerator
 from tests.test_handoff import ALWAYS_OPEN
-from tests.test_notifier import mail_server  # noqa: F401 (a fixture)
+from tests.test_notifier import mail_server_fixture  # noqa: F401 (the fixture mail_server)
 
 NAME, PHONE, EMAIL = "Maria Quintero", "+15095550147", "maria.quintero@example.com"
 SAID = "hi, I'm Maria Quintero, my cell is 509-555-0147, I feel awful and can't sleep"
@@ -85,7 +90,9 @@ def query(database_dir, sql):
 
 async def run(action, make_tracker, domain, slots, text="yes", intent="affirm", **tracker_options):
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(text, parse_data={"intent": {"name": intent, "confidence": 1.0}}, slots=slots, **tracker_options)
+    tracker = make_tracker(
+        text, parse_data={"intent": {"name": intent, "confidence": 1.0}}, slots=slots, **tracker_options
+    )
     events = await action.run(dispatcher, tracker, domain.as_dict())
     return events, dispatcher.messages
 
@@ -108,7 +115,9 @@ async def test_a_call_back_starts_afresh_urgent_after_a_crisis(make_tracker, dom
 
 
 def test_every_call_back_button_starts_the_call_back_form_never_the_booking_form(domain):
-    buttons = [(name, b) for name, variants in domain.responses.items() for v in variants for b in v.get("buttons") or []]
+    buttons = [
+        (name, b) for name, variants in domain.responses.items() for v in variants for b in v.get("buttons") or []
+    ]
     assert {b["payload"] for _, b in buttons if b["title"] in CALLBACK_BUTTONS} == {"/request_callback"}
     assert {b["payload"] for _, b in buttons if b["title"] in URGENT_BUTTONS} == {"/request_urgent_callback"}
     for name in ("utter_handoff_closed", "utter_handoff_timed_out", "utter_crisis_staff_unavailable"):
@@ -121,26 +130,41 @@ def test_every_call_back_button_starts_the_call_back_form_never_the_booking_form
 @pytest.mark.parametrize(
     "response, slots, expected",
     [
-        ("utter_handoff_closed", {"clinic_contact_details": "Phone: (509) 555-0100; Hours: Mon-Fri 9-5"},
-         "You can reach the clinic directly (Phone: (509) 555-0100; Hours: Mon-Fri 9-5)"),
-        ("utter_handoff_timed_out", {"clinic_contact_details": "Phone: (509) 555-0100; Hours: Mon-Fri 9-5", "language": "es"},
-         "comunicarse directamente con la clínica (Phone: (509) 555-0100; Hours: Mon-Fri 9-5)"),
+        (
+            "utter_handoff_closed",
+            {"clinic_contact_details": "Phone: (509) 555-0100; Hours: Mon-Fri 9-5"},
+            "You can reach the clinic directly (Phone: (509) 555-0100; Hours: Mon-Fri 9-5)",
+        ),
+        (
+            "utter_handoff_timed_out",
+            {"clinic_contact_details": "Phone: (509) 555-0100; Hours: Mon-Fri 9-5", "language": "es"},
+            "comunicarse directamente con la clínica (Phone: (509) 555-0100; Hours: Mon-Fri 9-5)",
+        ),
         ("utter_handoff_closed", {"language": "es"}, "Puedo tomar una solicitud para que le llamen"),
-        ("utter_crisis_staff_unavailable", {"clinic_contact_details": "Phone: (509) 555-0100"},
-         "reach the clinic: Phone: (509) 555-0100"),
+        (
+            "utter_crisis_staff_unavailable",
+            {"clinic_contact_details": "Phone: (509) 555-0100"},
+            "reach the clinic: Phone: (509) 555-0100",
+        ),
     ],
 )
 async def test_the_clinics_phone_and_hours_are_given_when_the_profile_has_them(domain, response, slots, expected):
-    tracker = DialogueStateTracker.from_events("visitor", [CoreSlotSet(name, value) for name, value in slots.items()], domain.slots)
+    tracker = DialogueStateTracker.from_events(
+        "visitor", [CoreSlotSet(name, value) for name, value in slots.items()], domain.slots
+    )
     message = await FirstMatchResponseGenerator(domain=domain).generate(response, tracker, "rest")
     assert expected in message["text"] and "None" not in message["text"]
 
 
-async def test_after_a_crisis_with_nobody_free_the_lines_come_with_an_urgent_call_back(tmp_path, monkeypatch, make_tracker, domain):
+async def test_after_a_crisis_with_nobody_free_the_lines_come_with_an_urgent_call_back(
+    tmp_path, monkeypatch, make_tracker, domain
+):
     profile = tmp_path / "closed.yml"
     profile.write_text("office_hours_schedule: {timezone: UTC, days: {mon: closed}}\n")  # set, no day open
     monkeypatch.setenv("CLINIC_PROFILE_PATH", str(profile))
-    _, messages = await run(ActionOfferHandoff(), make_tracker, domain, {"crisis_flagged": True}, intent="request_human")
+    _, messages = await run(
+        ActionOfferHandoff(), make_tracker, domain, {"crisis_flagged": True}, intent="request_human"
+    )
     assert [m["response"] for m in messages] == ["utter_crisis_staff_unavailable"]
     for variant in domain.responses["utter_crisis_staff_unavailable"]:
         assert "988" in variant["text"] and "911" in variant["text"]
@@ -150,17 +174,30 @@ async def test_after_a_crisis_with_nobody_free_the_lines_come_with_an_urgent_cal
 # ---- the form: the same checks and re-asks as booking
 async def answer(action, form, make_tracker, domain, slot, value, slots=None):
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(str(value), slots={**(slots or {}), "requested_slot": slot}, active_loop=form, extracted={slot: value})
+    tracker = make_tracker(
+        str(value), slots={**(slots or {}), "requested_slot": slot}, active_loop=form, extracted={slot: value}
+    )
     return await action.run(dispatcher, tracker, domain.as_dict()), [m.get("text") for m in dispatcher.messages]
 
 
 @pytest.mark.parametrize(
     "slot, value",
     [
-        ("full_name", ""), ("full_name", "   "), ("full_name", "J" * 5000), ("full_name", "\ud800\udfff"),
-("full_name", "🙂🙂🙂"), ("full_name", "<script>alert(1)</script>"),
-        ("contact", ""), ("contact", "5" * 5000), ("contact", "\ud83d"), ("contact", "509-555-01"), ("contact", "kim@"),
-        ("contact", "by phone"), ("preferred_times", ""), ("preferred_times", "x" * 5000), ("preferred_times", "February 30th"),
+        ("full_name", ""),
+        ("full_name", "   "),
+        ("full_name", "J" * 5000),
+        ("full_name", "\ud800\udfff"),
+        ("full_name", "🙂🙂🙂"),
+        ("full_name", "<script>alert(1)</script>"),
+        ("contact", ""),
+        ("contact", "5" * 5000),
+        ("contact", "\ud83d"),
+        ("contact", "509-555-01"),
+        ("contact", "kim@"),
+        ("contact", "by phone"),
+        ("preferred_times", ""),
+        ("preferred_times", "x" * 5000),
+        ("preferred_times", "February 30th"),
     ],
 )
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -173,9 +210,13 @@ async def test_bad_answers_get_the_same_clear_re_asks_as_booking(make_tracker, d
 
 
 async def test_good_answers_are_kept_as_booking_keeps_them(make_tracker, domain):
-    events, messages = await answer(ValidateCallbackForm(), "callback_form", make_tracker, domain, "contact", "509.555.0147")
+    events, messages = await answer(
+        ValidateCallbackForm(), "callback_form", make_tracker, domain, "contact", "509.555.0147"
+    )
     assert SlotSet("phone", PHONE) in events and messages == []
-    events, _ = await answer(ValidateCallbackForm(), "callback_form", make_tracker, domain, "preferred_times", "any time")
+    events, _ = await answer(
+        ValidateCallbackForm(), "callback_form", make_tracker, domain, "preferred_times", "any time"
+    )
     assert SlotSet("preferred_times", "any time") in events
 
 
@@ -184,7 +225,9 @@ async def test_good_answers_are_kept_as_booking_keeps_them(make_tracker, domain)
                      ("otra cosa", "other"), ("agendar una cita", "booking"), ("omitir", "skip")],
 )
 async def test_the_topic_is_a_choice(make_tracker, domain, value, topic):
-    events, messages = await answer(ValidateCallbackForm(), "callback_form", make_tracker, domain, "callback_topic", value)
+    events, messages = await answer(
+        ValidateCallbackForm(), "callback_form", make_tracker, domain, "callback_topic", value
+    )
     assert SlotSet("callback_topic", topic) in events and messages == []
 
 
@@ -210,8 +253,18 @@ async def test_urgent_asks_only_a_name_and_a_phone_number(make_tracker, domain):
 # ---- summary, change, cancel
 @pytest.mark.parametrize(
     "language, expected, titles",
-    [("en", ["Here's your call-back request:", "Billing or insurance", "When to call: weekday mornings"], ["Confirm", "Change something", "Cancel"]),
-     ("es", ["Esta es su solicitud de llamada:", "Facturación o seguro", "entre semana, en las mañanas"], ["Confirmar", "Cambiar algo", "Cancelar"])],
+    [
+        (
+            "en",
+            ["Here's your call-back request:", "Billing or insurance", "When to call: weekday mornings"],
+            ["Confirm", "Change something", "Cancel"],
+        ),
+        (
+            "es",
+            ["Esta es su solicitud de llamada:", "Facturación o seguro", "entre semana, en las mañanas"],
+            ["Confirmar", "Cambiar algo", "Cancelar"],
+        ),
+    ],
 )
 async def test_the_summary_offers_confirm_change_cancel(make_tracker, domain, language, expected, titles):
     _, messages = await run(ActionCallbackSummary(), make_tracker, domain, {**FILLED, "language": language})
@@ -247,8 +300,16 @@ async def test_a_confirmed_call_back_is_stored_as_a_call_back_not_a_consultation
     database_dir.mkdir()
     events, messages = await run(ActionSubmitCallback(), make_tracker, domain, {**FILLED, "language": "es"})
     [record] = store.list_requests(kind="callback")
-    assert messages[0]["response"] == "utter_callback_saved" and messages[0]["callback_reference"] == record.reference_code
-    assert (record.full_name, record.phone, record.email, record.topic, record.urgent) == (NAME, PHONE, EMAIL, "billing", False)
+    assert (
+        messages[0]["response"] == "utter_callback_saved" and messages[0]["callback_reference"] == record.reference_code
+    )
+    assert (record.full_name, record.phone, record.email, record.topic, record.urgent) == (
+        NAME,
+        PHONE,
+        EMAIL,
+        "billing",
+        False,
+    )
     assert (record.status, record.language, record.conversation_id, record.preferred_times) == (
         "new", "es", "test-visitor", "weekday mornings")
     assert store.list_requests() == []  # no consultation request
@@ -276,7 +337,13 @@ async def test_an_urgent_call_back_is_stored_at_once_as_urgent(store, database_d
     database_dir.mkdir()
     _, messages = await run(ActionCallbackSummary(), make_tracker, domain, {**URGENT, "crisis_flagged": True})
     [record] = store.list_requests(kind="callback")
-    assert (record.urgent, record.phone, record.email, record.topic, record.preferred_times) == (True, PHONE, None, None, "")
+    assert (record.urgent, record.phone, record.email, record.topic, record.preferred_times) == (
+        True,
+        PHONE,
+        None,
+        None,
+        "",
+    )
     assert messages[0]["response"] == "utter_urgent_callback_saved" and messages[0]["callback_phone"] == PHONE
     assert alerts.callbacks == [(record.reference_code, alerts.callbacks[0][1], True)]
     assert "/conversations/" in alerts.callbacks[0][1]
@@ -298,7 +365,9 @@ async def test_while_the_database_is_down_it_is_spooled_then_replayed_once(
     assert [code for code, _, _ in alerts.callbacks] == [record.reference_code]
 
 
-async def test_an_urgent_call_back_is_announced_at_once_even_while_spooled(store, database_dir, alerts, make_tracker, domain):
+async def test_an_urgent_call_back_is_announced_at_once_even_while_spooled(
+    store, database_dir, alerts, make_tracker, domain
+):
     _, messages = await run(ActionCallbackSummary(), make_tracker, domain, URGENT)
     assert [urgent for _, _, urgent in alerts.callbacks] == [True]
     database_dir.mkdir()
@@ -332,7 +401,19 @@ def sent(mailbox):
 
 def assert_nothing_personal(message):
     raw = message.as_string()
-    for detail in (NAME, "Maria", "Quintero", PHONE, "509-555-0147", "5550147", EMAIL, "awful", "sleep", "billing", "weekday"):
+    for detail in (
+        NAME,
+        "Maria",
+        "Quintero",
+        PHONE,
+        "509-555-0147",
+        "5550147",
+        EMAIL,
+        "awful",
+        "sleep",
+        "billing",
+        "weekday",
+    ):
         assert detail not in raw
 
 
@@ -354,7 +435,9 @@ async def test_the_call_back_alert_has_no_name_phone_or_words(tmp_path, mail, ma
 
 
 @pytest.mark.parametrize("crisis", [False, True])
-async def test_a_visitor_starting_to_wait_for_a_person_alerts_staff_once(tmp_path, mail, make_tracker, domain, monkeypatch, crisis):
+async def test_a_visitor_starting_to_wait_for_a_person_alerts_staff_once(
+    tmp_path, mail, make_tracker, domain, monkeypatch, crisis
+):
     _, mailbox = mail
     profile = tmp_path / "open.yml"
     profile.write_text(ALWAYS_OPEN)

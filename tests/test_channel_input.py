@@ -1,8 +1,8 @@
 """What each channel lets into a conversation, when it is open at all, and what a refused visitor reads.
 
 Every channel hands its messages to rasa_server.message_guard (a ChannelHandler is the
-`on_new_message` of Rasa's connector): invalid Unicode (a lone surrogate such as "\\ud800", which JSON may carry but UTF-8 cannot
-store) is replaced there, before anything is stored. These tests run each webhook channel's real
+`on_new_message` of Rasa's connector): invalid Unicode (a lone surrogate such as "\\ud800", which JSON may carry but
+UTF-8 cannot store) is replaced there, before anything is stored. These tests run each webhook channel's real
 code (its signature check, the platform's update format, Rasa's connector) in a Sanic server in
 this process, with an agent that records what it would process and store. REST and the Socket.IO
 widget are tested against a running assistant too (test_visitor_input_live.py); here, their
@@ -103,7 +103,12 @@ async def post(url: str, body: bytes, headers: Dict[str, str]) -> int:
 def assert_storable(message: UserMessage) -> None:
     """What the tracker store writes of a message: its text, ids and metadata, as UTF-8."""
     assert "hi" in message.text and "there" in message.text
-    for value in (message.text, message.sender_id, message.message_id, json.dumps(message.metadata, ensure_ascii=False)):
+    for value in (
+        message.text,
+        message.sender_id,
+        message.message_id,
+        json.dumps(message.metadata, ensure_ascii=False),
+    ):
         value.encode("utf-8")  # raises UnicodeEncodeError on a lone surrogate
 
 
@@ -145,7 +150,12 @@ async def test_slack_messages_reach_the_conversation_as_valid_unicode(domain):
 
 async def test_twilio_messages_reach_the_conversation_as_valid_unicode(domain, platforms_unreachable):
     channel = SignedTwilioInput.from_credentials(
-        {"account_sid": "AC" + "0" * 32, "auth_token": SECRET, "twilio_number": "+15095550100", "webhook_url": TWILIO_URL}
+        {
+            "account_sid": "AC" + "0" * 32,
+            "auth_token": SECRET,
+            "twilio_number": "+15095550100",
+            "webhook_url": TWILIO_URL,
+        }
     )
     agent = RecordingAgent(domain)
     # A lone surrogate as the bytes UTF-16-minded software writes for it (WTF-8), plus a stray byte.
@@ -273,7 +283,9 @@ async def test_a_widget_over_the_ip_limit_is_told_so_with_the_crisis_line(domain
         client = socketio.AsyncClient(reconnection=False)
         bot_messages: "asyncio.Queue[Dict]" = asyncio.Queue()
         client.on("bot_uttered", bot_messages.put_nowait)
-        await client.connect(server_url, headers={"Origin": "http://localhost:8080"}, transports=["polling"], wait_timeout=10)
+        await client.connect(
+            server_url, headers={"Origin": "http://localhost:8080"}, transports=["polling"], wait_timeout=10
+        )
         try:
             await client.emit("user_uttered", {"message": "first", "session_id": session_id})  # the 2nd request
             await client.emit("user_uttered", {"message": "second", "session_id": session_id})  # the 3rd: refused

@@ -317,4 +317,6 @@ async def test_telegram_webhook_is_registered_with_the_secret_token():
 
     output.request = record
     await output.set_webhook(url="https://clinic.example/webhooks/telegram/webhook")
-    assert calls == [("setWebhook", {"url": "https://clinic.example/webhooks/telegram/webhook", "secret_token": "s3cret"})]
+    assert calls == [
+        ("setWebhook", {"url": "https://clinic.example/webhooks/telegram/webhook", "secret_token": "s3cret"})
+    ]

@@ -13,7 +13,18 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize(
     "value",
-    ["", "   ", None, "PLACEHOLDER: phone", "TODO", "<street address>", "Each infusion is $___", ["a"], {"a": 1}, "x" * 501],
+    [
+        "",
+        "   ",
+        None,
+        "PLACEHOLDER: phone",
+        "TODO",
+        "<street address>",
+        "Each infusion is $___",
+        ["a"],
+        {"a": 1},
+        "x" * 501,
+    ],
 )
 def test_unset_or_placeholder_values_are_never_shown(value):
     assert clean_value(value) is None

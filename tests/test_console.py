@@ -20,6 +20,7 @@ import yaml
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from sqlalchemy import update
 
+from clinic.conversation_keys import conversation_for_key
 from clinic.faq_topics import FAQ_TOPICS
 from clinic.handoff_store import HandoffStore, HandoffTicket
 from clinic.rasa_api import RasaApi
@@ -28,7 +29,6 @@ from console import create_app
 from console.accounts import save_user
 from console.exports import example_line, safe_cell
 from console.models import ConsoleDb, RevealLog, SignInFailure
-from clinic.conversation_keys import conversation_for_key
 from console.privacy import mask
 from scripts.live_stack import PROJECT_DIR, start
 
@@ -108,7 +108,9 @@ def listed(client, query="") -> list:
     separator = "&" if query else "?"
     ids, number = [], 1
     while True:
-        found = re.findall(r'<td><a href="/conversations/([^"]+)"', page(client, f"/conversations{query}{separator}page={number}"))
+        found = re.findall(
+            r'<td><a href="/conversations/([^"]+)"', page(client, f"/conversations{query}{separator}page={number}")
+        )
         if not found:
             return ids
         ids, number = ids + [conversation_for_key(key, client.application.secret_key) for key in found], number + 1
@@ -155,7 +157,9 @@ def visits(live_assistant):
     """name -> conversation id, for the conversations in VISITS (and the booking's reference code)."""
     run = uuid.uuid4().hex[:8]
     ids = {name: f"console-{name}-{run}" for name in VISITS}
-    replies = {name: [send(live_assistant, ids[name], message) for message in messages] for name, messages in VISITS.items()}
+    replies = {
+        name: [send(live_assistant, ids[name], message) for message in messages] for name, messages in VISITS.items()
+    }
     ids["reference_code"] = re.search(r"TC-[0-9A-Z]{6}", replies["booking"][-1])[0]
     return ids
 
@@ -194,8 +198,12 @@ def test_secure_cookies_and_a_secret_key_kept_private(app, monkeypatch):
     assert default_config()["SESSION_COOKIE_SECURE"] is True
     key_file = os.path.join(app.config["DATA_DIR"], "console_secret_key")
     assert os.stat(key_file).st_mode & 0o777 == 0o600
-    again = create_app({**{key: app.config[key] for key in ("DATA_DIR", "DATABASE_URL", "TRACKER_STORE_URL", "RASA_API")},
-                        "SECRET_KEY": ""})
+    again = create_app(
+        {
+            **{key: app.config[key] for key in ("DATA_DIR", "DATABASE_URL", "TRACKER_STORE_URL", "RASA_API")},
+            "SECRET_KEY": "",
+        }
+    )
     assert again.secret_key == app.secret_key
 
 
@@ -203,7 +211,10 @@ def test_a_failed_sign_in_says_nothing_about_the_account(app):
     for username, password in (("kim", "wrong password!"), ("nobody", PASSWORD), ("kim", "x" * 5000)):
         response = sign_in(app.test_client(), username, password)
         assert response.status_code == 401
-        assert "Sign-in failed. Check your user name and password, or try again later." in response.get_data(as_text=True)
+        assert (
+            "Sign-in failed. Check your user name and password, or try again later."
+            in response.get_data(as_text=True)
+        )
 
 
 def test_five_failures_slow_down_that_address_for_that_account_only(app):
@@ -295,7 +306,9 @@ def test_transcript_speaks_plain_words_with_the_technical_detail_folded(client, 
     details = folded(body)
     for event in tracker_events(live_assistant, visits["gibberish"]):
         if event["event"] == "user":
-            assert re.search(r"<dt>Intent</dt><dd[^>]*>%s \(\d\.\d\d\)</dd>" % event["parse_data"]["intent"]["name"], details)
+            assert re.search(
+                r"<dt>Intent</dt><dd[^>]*>%s \(\d\.\d\d\)</dd>" % event["parse_data"]["intent"]["name"], details
+            )
         elif event["event"] == "action" and event["name"] not in ("action_listen", "action_session_start"):
             assert event["name"] in details and event["name"] not in unfolded(body)
 
@@ -372,7 +385,12 @@ def test_bad_query_input_is_a_clear_4xx(client, url, status):
 
 def test_bad_posted_input_is_a_clear_4xx(client, visits):
     headers = {"X-CSRFToken": client.token}
-    assert client.post("/tickets/1/reply", data="{not json", headers={**headers, "Content-Type": "application/json"}).status_code == 400
+    assert (
+        client.post(
+            "/tickets/1/reply", data="{not json", headers={**headers, "Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     assert client.post("/tickets/999999/reply", json={"text": "hi"}, headers=headers).status_code == 404
     assert client.post("/tickets/1/reply", data="x" * 70000, headers=headers).status_code == 413
     assert post(client, "/conversations/reveal").status_code == 400
@@ -388,11 +406,16 @@ def test_bad_posted_input_is_a_clear_4xx(client, visits):
 def test_overview_charts_are_svg_with_titles_and_data_tables(app, client):
     body = page(client, f"/?start={today(app)}&end={today(app)}")
     assert body.count('<svg role="img"') == 4 and body.count('<table class="sr-only">') == 4
-    for title in ("Conversations per day", "Most asked FAQ topics", "Messages that fell to clarification or out of scope",
-                  "Handoffs, bookings and crisis events"):
+    for title in (
+        "Conversations per day",
+        "Most asked FAQ topics",
+        "Messages that fell to clarification or out of scope",
+        "Handoffs, bookings and crisis events",
+    ):
         assert f">{title}</title>" in body
     assert f"<title>{FAQ_TOPICS['side_effects']['label']}: " in body
-    assert re.search(r"<td>Consultation bookings</td><td>[1-9]", body) and re.search(r"<td>Crisis responses</td><td>[1-9]", body)
+    assert re.search(r"<td>Consultation bookings</td><td>[1-9]", body)
+    assert re.search(r"<td>Crisis responses</td><td>[1-9]", body)
     assert "<svg" in page(client, "/"), "the last 30 days by default"
 
 
@@ -402,7 +425,9 @@ def test_overview_charts_are_svg_with_titles_and_data_tables(app, client):
 def test_request_status_and_notes(app, client, visits):
     code = visits["reference_code"]
     assert code in page(client, "/requests?status=new")
-    assert post(client, f"/requests/{code}/status", status="contacted", notes="=left a voicemail <b>").status_code == 302
+    assert (
+        post(client, f"/requests/{code}/status", status="contacted", notes="=left a voicemail <b>").status_code == 302
+    )
     record = app.extensions["console"].requests.get(code)
     assert record.status == "contacted" and record.staff_notes == "=left a voicemail <b>"
     assert code in page(client, "/requests?status=contacted") and code not in page(client, "/requests?status=new")
@@ -426,7 +451,10 @@ def test_csv_exports_mask_contacts_and_defuse_formulas(app, client, visits):
     assert "***-***-0147" in booking and PHONE not in booking and EMAIL not in booking
     faq = [row for row in rows if row["conversation_id"] == visits["faq"] and row["from"] == "visitor"]
     assert faq[0]["intent"] == "faq" and faq[0]["faq_topic"] == "faq/side_effects"
-    assert not any(row["conversation_id"] == visits["faq"] for row in read_csv(client.get("/conversations/export.csv?start=2001-01-01&end=2001-01-02")))
+    assert not any(
+        row["conversation_id"] == visits["faq"]
+        for row in read_csv(client.get("/conversations/export.csv?start=2001-01-01&end=2001-01-02"))
+    )
 
     post(client, f"/requests/{visits['reference_code']}/status", status="booked", notes="=1+1")
     request_row = next(row for row in read_csv(client.get(f"/requests/export.csv?start={day}&end={day}"))
@@ -446,7 +474,11 @@ def test_labelled_messages_export_as_valid_nlu_yaml(app, client, visits):
     assert not unrecognised(app, visits, ["booking"]), "answers typed into the booking form are not misunderstandings"
     body = page(client, "/improve")
     assert all(f'name="event_id" value="{message.id}"' in body for message in inbox)
-    choices = [{"label": "faq/side_effects"}, {"label": "new", "new_topic": "poetry_requests"}, {"label": "out_of_scope"}]
+    choices = [
+        {"label": "faq/side_effects"},
+        {"label": "new", "new_topic": "poetry_requests"},
+        {"label": "out_of_scope"},
+    ]
     expected = set()
     for index, message in enumerate(inbox):
         choice = choices[min(index, 2)]
@@ -473,7 +505,16 @@ def test_labelled_messages_export_as_valid_nlu_yaml(app, client, visits):
 def test_nlu_export_survives_any_text():
     from console.exports import nlu_yaml
 
-    texts = ['quote " and \' : colon', "# hash", "- leading dash", "line\nbreak", "  ", "tab\tand\x07bell", "ünï ✓", ": x"]
+    texts = [
+        "quote \" and ' : colon",
+        "# hash",
+        "- leading dash",
+        "line\nbreak",
+        "  ",
+        "tab\tand\x07bell",
+        "ünï ✓",
+        ": x",
+    ]
     loaded = yaml.safe_load(nlu_yaml({"faq/test": texts}))
     lines = loaded["nlu"][0]["examples"].splitlines()
     assert sorted(line[2:] for line in lines) == sorted(example_line(text) for text in texts if text.strip())
@@ -498,10 +539,20 @@ def test_purge_deletes_old_conversations_and_their_tickets(live_assistant, visit
     tickets = HandoffStore(clinic_url)
     old, recent = (tickets.open_ticket(visits[name], "rest", "request_human") for name in ("faq", "booking"))
     with ConsoleDb(clinic_url).session() as session:
-        session.execute(update(HandoffTicket).where(HandoffTicket.id == old.id).values(created_at=utc_now() - timedelta(days=100)))
+        session.execute(
+            update(HandoffTicket).where(HandoffTicket.id == old.id).values(created_at=utc_now() - timedelta(days=100))
+        )
 
-    result = run_console("purge", env={"TRACKER_DB_PATH": str(tracker), "TRACKER_STORE_URL": "", "DATABASE_URL": clinic_url,
-                                       "DATA_DIR": str(tmp_path), "CONVERSATION_RETENTION_DAYS": "90"})
+    result = run_console(
+        "purge",
+        env={
+            "TRACKER_DB_PATH": str(tracker),
+            "TRACKER_STORE_URL": "",
+            "DATABASE_URL": clinic_url,
+            "DATA_DIR": str(tmp_path),
+            "CONVERSATION_RETENTION_DAYS": "90",
+        },
+    )
     assert result.returncode == 0, result.stderr
     assert re.search(re.escape(visits["faq"]) + r": \d+ events", result.stdout)
     assert visits["booking"] not in result.stdout and "and 1 handoff tickets" in result.stdout
@@ -517,7 +568,13 @@ def test_create_user_from_the_command_line(tmp_path):
     assert short.returncode == 1 and "12" in short.stderr
     assert run_console("create-user", "nurse.kim", "--password-stdin", env=env, stdin=PASSWORD + "\n").returncode == 0
     assert run_console("create-user", "nurse.kim", "--password-stdin", env=env, stdin=PASSWORD + "\n").returncode == 1
-    app = create_app({**env, "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}", "RASA_API": RasaApi("http://127.0.0.1:9", "-")})
+    app = create_app(
+        {
+            **env,
+            "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
+            "RASA_API": RasaApi("http://127.0.0.1:9", "-"),
+        }
+    )
     assert sign_in(app.test_client(), "nurse.kim").status_code == 302
 
 
@@ -560,7 +617,9 @@ def test_take_over_reply_and_hand_back(open_clinic):
     reply = kim.post(f"/tickets/{ticket.id}/reply", json={"text": "Hi, this is Kim from the clinic."},
                      headers={"X-CSRFToken": kim.token})
     assert reply.status_code == 200
-    staff_events = [e for e in tracker_events(assistant, visitor) if e["event"] == "bot" and (e.get("metadata") or {}).get("staff")]
+    staff_events = [
+        e for e in tracker_events(assistant, visitor) if e["event"] == "bot" and (e.get("metadata") or {}).get("staff")
+    ]
     assert [(e["text"], e["metadata"]["staff"]) for e in staff_events] == [("Hi, this is Kim from the clinic.", "kim")]
 
     assert send(assistant, visitor, "thanks, one question") == "", "the bot stays quiet while staff are in the chat"
@@ -570,7 +629,10 @@ def test_take_over_reply_and_hand_back(open_clinic):
         ("staff", "kim", "Hi, this is Kim from the clinic."), ("visitor", "", "thanks, one question")]
 
     lee = signed_in(app, "lee")
-    assert lee.post(f"/tickets/{ticket.id}/reply", json={"text": "me too"}, headers={"X-CSRFToken": lee.token}).status_code == 409
+    assert (
+        lee.post(f"/tickets/{ticket.id}/reply", json={"text": "me too"}, headers={"X-CSRFToken": lee.token}).status_code
+        == 409
+    )
     assert "no longer waiting" in lee.get(post(lee, f"/tickets/{ticket.id}/take-over").location).get_data(as_text=True)
 
     assert post(kim, f"/tickets/{ticket.id}/hand-back").location == "/queue"

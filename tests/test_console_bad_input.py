@@ -107,7 +107,9 @@ def csrf_token(client, page="/login") -> str:
 
 
 def sign_in(client, username="kim"):
-    response = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 302, response.status_code
     client.token = csrf_token(client, "/queue")
     return client
@@ -285,7 +287,9 @@ def test_the_routes_above_are_all_the_routes(app):
 def test_the_guards_answer_before_sign_in_and_csrf(app):
     """Size and encoding are checked first, so a signed-out client gets the same clear answer."""
     client = app.test_client()
-    assert client.post("/login", data=b"x" * ONE_MB, content_type="application/x-www-form-urlencoded").status_code == 413
+    assert (
+        client.post("/login", data=b"x" * ONE_MB, content_type="application/x-www-form-urlencoded").status_code == 413
+    )
     assert client.get("/login", query_string="next=%ff").status_code == 400
     assert client.get("/", environ_overrides={"PATH_INFO": "/conversations/\xff\xfe"}).status_code == 400
     response = client.get("/queue.json", environ_overrides={"PATH_INFO": "/tickets/1\x00/messages.json"})
@@ -311,10 +315,17 @@ def test_a_burst_of_bad_requests_from_one_client_is_refused_cheaply(app, kim):
     bad = [
         dict(method="POST", path="/conversations/reveal", data=MEGABYTE, content_type="application/octet-stream"),
         dict(method="GET", path="/conversations", query_string="q=%ff"),
-        dict(method="POST", path=f"/tickets/{app.tickets['live']}/reply", data=nested(20_000),
-             content_type="application/json", headers={"X-CSRFToken": kim.token}),
+        dict(
+            method="POST",
+            path=f"/tickets/{app.tickets['live']}/reply",
+            data=nested(20_000),
+            content_type="application/json",
+            headers={"X-CSRFToken": kim.token},
+        ),
         dict(method="GET", path="/tickets/99999999999999999999/messages.json"),
-        dict(method="POST", path=f"/requests/{app.reference}/status", data={"csrf_token": kim.token, "status": HOSTILE}),
+        dict(
+            method="POST", path=f"/requests/{app.reference}/status", data={"csrf_token": kim.token, "status": HOSTILE}
+        ),
     ]
     before, started = stored(app), time.monotonic()
     for number in range(500):
@@ -351,7 +362,10 @@ def test_row_numbers_in_parameters_must_be_plain_digits(app, kim, value):
         assert kim.get(f"/tickets/{ticket}/messages.json", query_string={"after": value}).status_code == 400
         assert kim.get("/conversations", query_string={"page": value}).status_code == 400
     before = stored(app)
-    assert kim.post("/improve/label", data={"csrf_token": kim.token, "event_id": value, "label": "greet"}).status_code == 400
+    assert (
+        kim.post("/improve/label", data={"csrf_token": kim.token, "event_id": value, "label": "greet"}).status_code
+        == 400
+    )
     assert stored(app) == before
     assert kim.get(f"/tickets/{ticket}/messages.json", query_string={"after": str(MAX_ROW_ID)}).json["messages"] == []
 
@@ -630,7 +644,9 @@ def test_json_endpoints_answer_as_described(app, kim, lee, path, method, operati
             url = url.replace("{%s}" % name, urllib.parse.quote(value, safe=""))
         arguments = {"query_string": query, "headers": {"X-CSRFToken": getattr(client, "token", "")}}
         if method == "POST":  # a JSON request, as the page sends; the body valid, any JSON, or not JSON at all
-            arguments.update(data=body if isinstance(body, bytes) else json.dumps(body), content_type="application/json")
+            arguments.update(
+                data=body if isinstance(body, bytes) else json.dumps(body), content_type="application/json"
+            )
         sent = len(rasa(app).calls)
         response = client.open(url, method=method, **arguments)
         status = str(response.status_code)

@@ -244,7 +244,9 @@ def test_marking_reviewed_removes_it_from_the_queue_crisis_section(app, kim):
     # a new crisis in the same conversation after the review brings it back, for a review of its own
     engine = create_engine(app.tracker_url)
     with engine.begin() as connection:
-        connection.execute(insert(EVENTS), sure_crisis(sender("to_review"), "i really cannot go on", time.time(), answered_after=0))
+        connection.execute(
+            insert(EVENTS), sure_crisis(sender("to_review"), "i really cannot go on", time.time(), answered_after=0)
+        )
     engine.dispose()
     assert in_crisis_section(app, kim)[0] == "to_review"
     assert "needs a staff review" in transcript(app, kim, "to_review")
@@ -293,7 +295,9 @@ def test_a_check_in_answered_no_is_shown_as_such_and_not_as_a_crisis(app, kim):
     assert "repeated by the assistant" in message_item(body, replayed), "the replay is not the visitor typing again"
     assert "Crisis response given" not in body and "Crisis trigger" not in body
     outcomes = re.search(r"<dt>Outcome</dt><dd>(.*?)</dd>", body)[1]
-    assert '<span class="badge">Crisis check-in</span>' in outcomes and '<span class="badge">Crisis</span>' not in outcomes
+    assert (
+        '<span class="badge">Crisis check-in</span>' in outcomes and '<span class="badge">Crisis</span>' not in outcomes
+    )
     assert "Crisis check-in: this conversation needs a staff review." in body, "a check-in alone is worth a look"
     # not a crisis anywhere: not in the queue's crisis section, not under the crisis outcome
     assert "no" not in in_crisis_section(app, kim)
@@ -312,8 +316,12 @@ def test_a_check_in_without_an_answer_says_so(app, kim):
 
 def test_the_conversation_list_shows_language_and_crisis_check_ins(app, kim):
     body = page(kim, "/conversations")
-    rows = {name: re.search(r"<tr[^>]*>\s*<td><a href=\"/conversations/%s\".*?</tr>" % re.escape(key(app, name)), body, re.S)[0]
-            for name in ("sure", "pattern", "no", "faq")}
+    rows = {
+        name: re.search(
+            r"<tr[^>]*>\s*<td><a href=\"/conversations/%s\".*?</tr>" % re.escape(key(app, name)), body, re.S
+        )[0]
+        for name in ("sure", "pattern", "no", "faq")
+    }
     assert "Crisis: needs review" in rows["sure"] and '<span lang="en">English</span>' in rows["sure"]
     assert '<span lang="es">Español</span>' in rows["pattern"]
     assert "Crisis check-in: needs review" in rows["no"] and "Crisis: needs review" not in rows["no"]
@@ -334,7 +342,9 @@ def test_the_overview_counts_crisis_responses_and_check_ins(app, kim):
     body = page(kim, "/")  # the last 30 days
     engine = create_engine(app.tracker_url)
     with engine.connect() as connection:
-        given = len(connection.execute(select(EVENTS.c.id).where(EVENTS.c.action_name == "action_crisis_response")).all())
+        given = len(
+            connection.execute(select(EVENTS.c.id).where(EVENTS.c.action_name == "action_crisis_response")).all()
+        )
     engine.dispose()
     assert re.search(r"<td>Crisis responses</td><td>%d</td>" % (given + 1), body), "and the one after the yes"
     assert re.search(r"<td>Crisis check-ins</td><td>3</td>", body), "yes, no and unanswered"

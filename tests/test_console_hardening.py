@@ -77,18 +77,32 @@ def app(tmp_path_factory):
     now = time.time() - 600
     contacts = " or ".join(CONTACTS)
     with engine.begin() as connection:
-        connection.execute(insert(EVENTS), [
-            user("visitor-surrogate", SURROGATE_TEXT, "nlu_fallback", now),
-            event("visitor-surrogate", "action", now + 1, name="action_clarify"),
-            event("visitor-surrogate", "bot", now + 2, text="Sorry \udfff, I didn't get that.",
-                  data={"buttons": [{"title": "Book \ud83d", "payload": "/book"}]}),
-            user("visitor-surrogate-crisis", "I can't go on \ud800", "crisis", now + 3),
-            event("visitor-surrogate-crisis", "action", now + 4, name="action_crisis_response"),
-            event("visitor-surrogate-crisis", "slot", now + 5, name="crisis_flagged", value=True),
-            user("visitor-contacts", f"reach me at {contacts}", "inform", now + 6),
-            user(SMS_SENDER, "can someone text me back about a consultation", "out_of_scope", now + 7, channel="twilio"),
-            event(SMS_SENDER, "bot", now + 8, text="I can help with questions about ketamine therapy."),
-        ])
+        connection.execute(
+            insert(EVENTS),
+            [
+                user("visitor-surrogate", SURROGATE_TEXT, "nlu_fallback", now),
+                event("visitor-surrogate", "action", now + 1, name="action_clarify"),
+                event(
+                    "visitor-surrogate",
+                    "bot",
+                    now + 2,
+                    text="Sorry \udfff, I didn't get that.",
+                    data={"buttons": [{"title": "Book \ud83d", "payload": "/book"}]},
+                ),
+                user("visitor-surrogate-crisis", "I can't go on \ud800", "crisis", now + 3),
+                event("visitor-surrogate-crisis", "action", now + 4, name="action_crisis_response"),
+                event("visitor-surrogate-crisis", "slot", now + 5, name="crisis_flagged", value=True),
+                user("visitor-contacts", f"reach me at {contacts}", "inform", now + 6),
+                user(
+                    SMS_SENDER,
+                    "can someone text me back about a consultation",
+                    "out_of_scope",
+                    now + 7,
+                    channel="twilio",
+                ),
+                event(SMS_SENDER, "bot", now + 8, text="I can help with questions about ketamine therapy."),
+            ],
+        )
     engine.dispose()
     app = create_app({"DATA_DIR": str(folder), "DATABASE_URL": clinic_url, "TRACKER_STORE_URL": tracker_url,
                       "SECRET_KEY": "test-only-" + "h" * 40, "RASA_API": RecordingRasa()})
@@ -334,7 +348,8 @@ def test_list_and_delete_staff_users_from_the_command_line(tmp_path):
         assert run_console("create-user", name, "--password-stdin", env=env, stdin=PASSWORD + "\n").returncode == 0
     listing = run_console("list-users", env=env)
     assert listing.returncode == 0 and "2 staff users" in listing.stdout
-    assert re.search(r"^\s*front\.desk\s", listing.stdout, re.M) and re.search(r"^\s*nurse\.kim\s", listing.stdout, re.M)
+    assert re.search(r"^\s*front\.desk\s", listing.stdout, re.M)
+    assert re.search(r"^\s*nurse\.kim\s", listing.stdout, re.M)
     deleted = run_console("delete-user", "nurse.kim", env=env)
     assert deleted.returncode == 0 and "Deleted staff user nurse.kim" in deleted.stdout
     assert "nurse.kim" not in run_console("list-users", env=env).stdout
@@ -379,7 +394,9 @@ def test_contacts_in_every_format_are_masked_in_transcripts_until_revealed(app):
     assert not any(contact in exported for contact in CONTACTS)
     form_id = re.search(r'action="/conversations/reveal">\s*<input[^>]+>\s*'
                         r'<input type="hidden" name="conversation_id" value="([^"]+)"', body)[1]
-    assert lee.post("/conversations/reveal", data={"csrf_token": lee.token, "conversation_id": form_id}).status_code == 302
+    assert (
+        lee.post("/conversations/reveal", data={"csrf_token": lee.token, "conversation_id": form_id}).status_code == 302
+    )
     revealed = page(lee, "/conversations/visitor-contacts")
     assert all(str(escape(contact)) in revealed for contact in CONTACTS)
     assert re.search(r"<td>lee</td>\s*<td><a [^>]*>visitor-contacts</a>", page(lee, "/audit"))

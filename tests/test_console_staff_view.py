@@ -15,7 +15,6 @@ import csv
 import html
 import io
 import re
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -143,7 +142,10 @@ def test_the_reference_code_and_its_request_are_at_the_top_of_the_conversation(a
     assert "consultation request, new" in top
     crisis = transcript(app, kim, sample, "crisis")
     urgent = sample.references["urgent_callback"]
-    assert f'<a class="reference" href="/requests/{urgent}">{urgent}</a>' in crisis[:crisis.index('<ol class="transcript">')]
+    assert (
+        f'<a class="reference" href="/requests/{urgent}">{urgent}</a>'
+        in crisis[: crisis.index('<ol class="transcript">')]
+    )
     assert "call-back, urgent, new" in crisis
     assert "Reference code" not in transcript(app, kim, sample, "spanish"), "no request, no code"
 
@@ -216,7 +218,10 @@ def test_the_requests_list_is_one_compact_line_a_request(app, kim, sample):
 
 def test_the_visitors_notes_after_sending_show_on_the_request(app, kim, sample):
     booking, cancelled = sample.references["booking"], sample.references["no_consent"]
-    rows = {re.search(r'href="/requests/([^"]+)"', row)[1]: visible_text(row) for row in request_rows(page(kim, "/requests"))}
+    rows = {
+        re.search(r'href="/requests/([^"]+)"', row)[1]: visible_text(row)
+        for row in request_rows(page(kim, "/requests"))
+    }
     assert "change asked" in rows[booking] and "cancellation asked" in rows[cancelled]
     assert "asked" not in rows[sample.references["callback"]]
     detail = page(kim, f"/requests/{booking}")
@@ -224,7 +229,9 @@ def test_the_visitors_notes_after_sending_show_on_the_request(app, kim, sample):
     assert "Change asked" in section and "could we do Thursday afternoon instead? my cell is ***-***-0147" in section
     assert "509-555-0147" not in detail, "masked until revealed"
     cancel = page(kim, f"/requests/{cancelled}")
-    assert "Cancellation asked" in cancel and str(escape(CANCEL_NOTE)) in cancel and "<b>" not in cancel.split("<main")[1]
+    assert (
+        "Cancellation asked" in cancel and str(escape(CANCEL_NOTE)) in cancel and "<b>" not in cancel.split("<main")[1]
+    )
     top = transcript(app, kim, sample, "booking")
     assert "consultation request, new, 1 note from the visitor since" in top
     exported = {row["reference_code"]: row for row in read_csv(kim.get("/requests/export.csv"))}
@@ -336,7 +343,9 @@ def test_the_improve_inbox_keeps_spanish_apart_and_exports_it_apart(app, kim, sa
                                              "label": "new", "new_topic": "bike_parking", "lang": "es"})
     assert saved.status_code == 302 and saved.location == "/improve?lang=es", "back to the Spanish tab"
     spanish_yaml = yaml.safe_load(kim.get("/improve/export.yml?lang=es").get_data(as_text=True))
-    assert spanish_yaml["nlu"] == [{"intent": "faq/bike_parking", "examples": "- ¿tienen estacionamiento para bicicletas?\n"}]
+    assert spanish_yaml["nlu"] == [
+        {"intent": "faq/bike_parking", "examples": "- ¿tienen estacionamiento para bicicletas?\n"}
+    ]
     assert "bicicletas" not in kim.get("/improve/export.yml?lang=en").get_data(as_text=True)
     assert "bicicletas" in kim.get("/improve/export.yml").get_data(as_text=True)
 
@@ -371,7 +380,9 @@ def test_csv_exports_carry_the_language(app, kim, sample):
     assert languages[sample.conversations["spanish"]] == "Español"
     assert languages[sample.conversations["booking"]] == "English"
     assert languages[sample.conversations["hostile"]] == ""
-    confirm = [row for row in rows if row["conversation_id"] == sample.conversations["booking"] and row["text"] == "Confirm"]
+    confirm = [
+        row for row in rows if row["conversation_id"] == sample.conversations["booking"] and row["text"] == "Confirm"
+    ]
     assert confirm and confirm[0]["button"] == "yes" and confirm[0]["intent"] == "affirm"
     assert not any(row["text"].startswith("/") for row in rows)
 
@@ -399,7 +410,9 @@ def test_the_live_queue_puts_urgent_first_then_the_newest_with_their_wait(app, k
     assert body.index('id="crisis-heading"') < body.index('id="queue-rows"'), "crises above everything"
 
     state = kim.get("/queue.json").json
-    schema = resolve(OPENAPI["paths"]["/queue.json"]["get"]["responses"]["200"]["content"]["application/json"]["schema"])
+    schema = resolve(
+        OPENAPI["paths"]["/queue.json"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    )
     jsonschema.validate(state, schema)
     assert [ticket["id"] for ticket in state["tickets"]] == [sample.tickets["urgent"], sample.tickets["waiting"]]
     assert [callback["reference_code"] for callback in state["callbacks"]] == [

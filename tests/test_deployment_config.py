@@ -29,7 +29,12 @@ RASA_API_PATHS = (
     "/domain", "/webhooks/rest/webhook",
 )
 RASA_LAUNCHER = "scripts/rasa_run.py"
-PUBLIC_RASA_PATHS = ("/socket.io/", "/webhooks/facebook/webhook", "/webhooks/twilio/webhook", "/webhooks/telegram/webhook")
+PUBLIC_RASA_PATHS = (
+    "/socket.io/",
+    "/webhooks/facebook/webhook",
+    "/webhooks/twilio/webhook",
+    "/webhooks/telegram/webhook",
+)
 
 
 # ---- loading
@@ -190,7 +195,9 @@ def proxied_upstream(location: Directive) -> Optional[str]:
 def location_for(server: Directive, path: str) -> Optional[Directive]:
     """nginx's choice for a path among exact and prefix locations (regex locations are refused)."""
     locations = server.children("location")
-    assert not [loc for loc in locations if loc.args[0] in ("~", "~*")], "regex locations: the check below is not enough"
+    assert not [loc for loc in locations if loc.args[0] in ("~", "~*")], (
+        "regex locations: the check below is not enough"
+    )
     for location in locations:
         if location.args[0] == "=" and location.args[1] == path:
             return location
@@ -211,8 +218,8 @@ def public_rasa_routes(config: List[Directive]) -> List[Tuple[str, str]]:
 
 
 def chat_server(config: List[Directive]) -> Directive:
-    (server,) = [s for s in servers(config) if "443" in " ".join(a for l in s.children("listen") for a in l.args)
-                 and "default_server" in " ".join(a for l in s.children("listen") for a in l.args)]
+    (server,) = [s for s in servers(config) if "443" in " ".join(a for d in s.children("listen") for a in d.args)
+                 and "default_server" in " ".join(a for d in s.children("listen") for a in d.args)]
     return server
 
 
@@ -272,7 +279,12 @@ def test_rasa_uses_the_production_endpoints_and_several_replicas(services):
     assert env["POSTGRES_HOST"] == "postgres" and env["REDIS_HOST"] == "redis"
     assert env["SANIC_PROXIES_COUNT"] == "1"
     assert re.fullmatch(r"redis://:\$\{REDIS_PASSWORD[^}]*\}@redis:6379/2", env["SOCKETIO_MESSAGE_QUEUE_URL"])
-    for name in ("RATE_LIMIT_IP_PER_MINUTE", "RATE_LIMIT_SENDER_PER_MINUTE", "MAX_MESSAGE_CHARS", "SANIC_REQUEST_MAX_SIZE"):
+    for name in (
+        "RATE_LIMIT_IP_PER_MINUTE",
+        "RATE_LIMIT_SENDER_PER_MINUTE",
+        "MAX_MESSAGE_CHARS",
+        "SANIC_REQUEST_MAX_SIZE",
+    ):
         assert env[name].startswith("${" + name), name
 
 
@@ -307,7 +319,10 @@ def test_required_secrets_stop_compose_when_missing():
 
 
 def test_every_variable_is_documented_in_env_example():
-    texts = {path: (PROJECT_DIR / path).read_text() for path in ("docker-compose.yml", "endpoints.production.yml", "endpoints.env.yml", "credentials.env.yml")}
+    texts = {
+        path: (PROJECT_DIR / path).read_text()
+        for path in ("docker-compose.yml", "endpoints.production.yml", "endpoints.env.yml", "credentials.env.yml")
+    }
     assert undocumented_variables(texts, ENV_EXAMPLE_PATH.read_text()) == {}
 
 
@@ -360,14 +375,16 @@ def test_nginx_tls_redirect_and_limits(nginx):
     assert names["client_max_body_size"] == ["256k"]
     assert names["resolver"][0] == "127.0.0.11"
     assert http.children("limit_req_zone")
-    plain = [s for s in servers(nginx) if any(l.args[0] == "80" for l in s.children("listen"))]
+    plain = [s for s in servers(nginx) if any(d.args[0] == "80" for d in s.children("listen"))]
     assert plain and all(
         [d.args for d in s.children("return")] == [["301", "https://$host$request_uri"]] and not s.children("location")
         for s in plain
     )
     for server in servers(nginx):
         if server not in plain:
-            assert any(a.args[0] == "Strict-Transport-Security" for a in server.children("add_header")), server_names(server)
+            assert any(
+                a.args[0] == "Strict-Transport-Security" for a in server.children("add_header")
+            ), server_names(server)
     for location in chat_server(nginx).children("location"):
         if proxied_upstream(location) == "rasa":
             assert location.children("limit_req"), location
@@ -381,7 +398,10 @@ def test_nginx_keeps_a_socketio_client_on_one_rasa_replica(nginx):
     assert "consistent" not in balancing[0].args
     assert any(d.name == "server" and "resolve" in d.args for d in rasa.block), "replicas found only at start"
     socket = location_for(chat_server(nginx), "/socket.io/")
-    headers = {tuple(d.args[:1]): d.args[1:] for d in http_block(nginx).children("proxy_set_header") + socket.children("proxy_set_header")}
+    headers = {
+        tuple(d.args[:1]): d.args[1:]
+        for d in http_block(nginx).children("proxy_set_header") + socket.children("proxy_set_header")
+    }
     assert headers[("Upgrade",)] == ["$http_upgrade"] and ("Connection",) in headers
     assert headers[("X-Forwarded-For",)] in (["$remote_addr"], ["$proxy_add_x_forwarded_for"])
     assert headers[("X-Forwarded-Proto",)] == ["$scheme"]
@@ -418,7 +438,9 @@ def test_make_run_docker_and_the_tests_take_every_value_from_the_environment_and
         assert endpoints["action_endpoint"] == {
             "url": "${ACTION_ENDPOINT_URL}", "headers": {"Authorization": "Bearer ${ACTION_SERVER_TOKEN}"},
         }, name
-    assert yaml.safe_load((PROJECT_DIR / "endpoints.env.yml").read_text())["tracker_store"]["db"] == "${TRACKER_DB_PATH}"
+    assert (
+        yaml.safe_load((PROJECT_DIR / "endpoints.env.yml").read_text())["tracker_store"]["db"] == "${TRACKER_DB_PATH}"
+    )
     everywhere = yaml.safe_load((PROJECT_DIR / "credentials.env.yml").read_text())
     plain = yaml.safe_load((PROJECT_DIR / "credentials.yml").read_text())
     assert set(plain) < set(everywhere)

@@ -2,9 +2,9 @@
 from datetime import timedelta
 
 import pytest
+from rasa.shared.core.events import UserUttered
 from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa.shared.core.events import UserUttered
 
 from actions import handoff
 from actions.faq import ActionClarify
@@ -74,7 +74,8 @@ async def test_starting_opens_one_ticket_and_pauses_the_bot(clinic_open, store, 
 
 
 @pytest.mark.parametrize(
-    "intent, response", [("EXTERNAL_handoff_ended", "utter_handoff_ended"), ("EXTERNAL_handoff_timeout", "utter_handoff_timed_out")]
+    "intent, response",
+    [("EXTERNAL_handoff_ended", "utter_handoff_ended"), ("EXTERNAL_handoff_timeout", "utter_handoff_timed_out")],
 )
 async def test_the_bot_comes_back_with_the_right_words(intent, response, dispatcher, make_tracker, domain):
     tracker = make_tracker(parse_data={"intent": {"name": intent, "confidence": 1.0}}, slots={"handoff_active": True})
@@ -137,7 +138,9 @@ async def test_third_clarification_in_a_row_offers_a_person(make_tracker, domain
     fallback = {"intent": {"name": "nlu_fallback", "confidence": 0.3}}
     earlier = [UserUttered("hmm", parse_data=fallback), UserUttered("what", parse_data=fallback)]
     dispatcher = CollectingDispatcher()
-    events = await ActionClarify().run(dispatcher, make_tracker("??", parse_data=fallback, events=earlier), domain.as_dict())
+    events = await ActionClarify().run(
+        dispatcher, make_tracker("??", parse_data=fallback, events=earlier), domain.as_dict()
+    )
     assert dispatcher.messages[0]["response"] == "utter_clarification_failed"
     assert FollowupAction("action_offer_handoff") in events
 
@@ -185,7 +188,9 @@ async def test_with_no_office_hours_set_a_person_is_tried_rather_than_a_closed_c
 
 async def test_nobody_free_after_a_crisis_gives_the_crisis_lines_not_a_booking_offer(dispatcher, make_tracker, domain):
     tracker = make_tracker(
-        "", parse_data={"intent": {"name": "EXTERNAL_handoff_timeout", "confidence": 1.0}}, slots={"crisis_flagged": True}
+        "",
+        parse_data={"intent": {"name": "EXTERNAL_handoff_timeout", "confidence": 1.0}},
+        slots={"crisis_flagged": True},
     )
     await ActionHandoffFinished().run(dispatcher, tracker, domain.as_dict())
     assert [m["response"] for m in dispatcher.messages] == ["utter_crisis_staff_unavailable"]

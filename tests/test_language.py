@@ -67,7 +67,8 @@ def test_a_typed_switch_request_names_its_language(text, language):
     [
         ("hola", "es"), ("¡Hola!", "es"), ("holaaa", "es"), ("buenas", "es"), ("Buenos días", "es"),
         ("buenas tardes", "es"), ("hola, buenas noches", "es"), ("que tal", "es"), ("gracias 🙏", "es"),
-        ("hi", "en"), ("hello", "en"), ("Hello?", "en"), ("hey there", "en"), ("thanks", "en"), ("thank you so much", "en"),
+        ("hi", "en"), ("hello", "en"), ("Hello?", "en"), ("hey there", "en"), ("thanks", "en"),
+        ("thank you so much", "en"),
     ],
 )
 def test_greetings_and_courtesies_are_known_before_lingua(detector, text, language):
@@ -75,14 +76,19 @@ def test_greetings_and_courtesies_are_known_before_lingua(detector, text, langua
     assert detector.detect(text) == {"name": language, "confidence": 1.0, "phrase": True}
 
 
-@pytest.mark.parametrize("text", ["ok", "si", "no", "Maria Lopez", "hello buenas", "hola, cuanto cuesta", "hi, what is ketamine"])
+@pytest.mark.parametrize(
+    "text", ["ok", "si", "no", "Maria Lopez", "hello buenas", "hola, cuanto cuesta", "hi, what is ketamine"]
+)
 def test_anything_else_is_left_to_lingua(detector, text):
     assert short_phrase_language(text) is None
     assert "phrase" not in (detector.detect(text) or {})
 
 
 def test_a_spanish_greeting_decides_the_first_language_and_no_phrase_switches_it():
-    spanish, english = {"name": "es", "confidence": 1.0, "phrase": True}, {"name": "en", "confidence": 1.0, "phrase": True}
+    spanish, english = (
+        {"name": "es", "confidence": 1.0, "phrase": True},
+        {"name": "en", "confidence": 1.0, "phrase": True},
+    )
     assert language_after(None, spanish) == "es"  # "hola", "buenas"
     assert language_after(None, english) is None  # "hi": English replies anyway, "Español" still offered
     assert language_after("en", spanish) == "en"  # "gracias" at the end of an English conversation
@@ -122,7 +128,9 @@ async def test_a_typed_switch_request_sets_the_language_it_names(
     assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == expected
 
 
-@pytest.mark.parametrize("language, reply", [("es", "Claro, seguimos en español."), ("en", "Sure, let's continue in English.")])
+@pytest.mark.parametrize(
+    "language, reply", [("es", "Claro, seguimos en español."), ("en", "Sure, let's continue in English.")]
+)
 async def test_the_reply_to_a_switch_is_in_the_new_language(dispatcher, make_tracker, domain, language, reply):
     """action_detect_language runs as the message's slot mapping, before the rule's reply is chosen."""
     from rasa.shared.core.events import SlotSet as CoreSlotSet
@@ -159,7 +167,10 @@ async def test_the_button_sets_the_language(dispatcher, make_tracker, domain):
 async def test_a_typed_request_for_spanish_written_in_english_switches_to_spanish(dispatcher, make_tracker, domain):
     tracker = make_tracker(
         "can we talk in spanish",
-        parse_data={"intent": {"name": "switch_language", "confidence": 0.9}, "language": {"name": "en", "confidence": 0.99}},
+        parse_data={
+            "intent": {"name": "switch_language", "confidence": 0.9},
+            "language": {"name": "en", "confidence": 0.99},
+        },
         slots={"language": "en"},
     )
     assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == [SlotSet("language", "es")]

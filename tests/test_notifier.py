@@ -30,8 +30,8 @@ class Mailbox:
         return "250 Message accepted"
 
 
-@pytest.fixture
-def mail_server():
+@pytest.fixture(name="mail_server")
+def mail_server_fixture():
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()

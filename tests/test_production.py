@@ -48,7 +48,9 @@ def database(stack):
 
 
 def say(stack, replica: int, sender: str, text: str, source_ip: str = "127.0.0.1") -> List[Dict[str, Any]]:
-    connection = http.client.HTTPConnection("127.0.0.1", stack.rasa_ports[replica], timeout=120, source_address=(source_ip, 0))
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", stack.rasa_ports[replica], timeout=120, source_address=(source_ip, 0)
+    )
     connection.request("POST", "/webhooks/rest/webhook", json.dumps({"sender": sender, "message": text}),
                        {"Content-Type": "application/json"})
     response = connection.getresponse()
@@ -114,7 +116,9 @@ def test_a_staff_message_sent_through_one_replica_reaches_a_web_chat_held_by_the
             greeting = await asyncio.wait_for(received.get(), 60)
             staff = {"event": "bot", "text": "Hi, this is Dana from the clinic.", "metadata": {"sender_name": "Dana"}}
             async with aiohttp.ClientSession() as http:
-                url = stack.api(0, f"/conversations/{session_id}/tracker/events?execute_side_effects=true&output_channel=latest")
+                url = stack.api(
+                    0, f"/conversations/{session_id}/tracker/events?execute_side_effects=true&output_channel=latest"
+                )
                 async with http.post(url, json=[staff]) as response:
                     assert response.status == 200
             later = []
@@ -130,8 +134,16 @@ def test_a_staff_message_sent_through_one_replica_reaches_a_web_chat_held_by_the
 
 def test_concurrent_messages_to_one_conversation_are_handled_one_at_a_time(stack):
     sender = "concurrent"
-    questions = ["What is ketamine?", "Is ketamine safe?", "How long does an infusion take?", "What are the side effects?",
-                 "How many infusions do I need?", "Does insurance cover it?", "How fast does it work?", "Can I drive home?"]
+    questions = [
+        "What is ketamine?",
+        "Is ketamine safe?",
+        "How long does an infusion take?",
+        "What are the side effects?",
+        "How many infusions do I need?",
+        "Does insurance cover it?",
+        "How fast does it work?",
+        "Can I drive home?",
+    ]
 
     async def send_all() -> List[List[Dict[str, Any]]]:
         async with aiohttp.ClientSession() as http:

@@ -44,7 +44,9 @@ def test_the_originals_were_captured_before_anything_was_patched():
 def test_every_extension_says_why_and_names_its_upstream_issue_or_the_missing_hook():
     for extension in (*extensions.PATCHES, *extensions.HOOKS):
         assert extension.why and extension.pins, extension.what
-        assert extension.upstream.startswith(("https://github.com/RasaHQ/", extensions.NO_UPSTREAM_HOOK)), extension.what
+        assert extension.upstream.startswith(("https://github.com/RasaHQ/", extensions.NO_UPSTREAM_HOOK)), (
+            extension.what
+        )
 
 
 @pytest.fixture
@@ -69,16 +71,18 @@ def test_install_logs_one_line_per_patch_and_a_second_install_changes_nothing(un
     lines = [record.getMessage() for record in caplog.records if record.name == "rasa_server.extensions"]
     assert lines == [f"Rasa extension: {patch.what} ({patch.why})" for patch in extensions.PATCHES]
     patched = [state(patch) for patch in extensions.PATCHES]
-    assert all(now is not before for now, before in zip(patched, originals))
+    assert all(now is not before for now, before in zip(patched, originals, strict=True))
 
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="rasa_server.extensions"):
         extensions.install()
     assert [record for record in caplog.records if record.name == "rasa_server.extensions"] == []
-    assert all(again is now for again, now in zip([state(patch) for patch in extensions.PATCHES], patched))
+    assert all(again is now for again, now in zip([state(patch) for patch in extensions.PATCHES], patched, strict=True))
 
     extensions.uninstall()
-    assert all(now is before for now, before in zip([state(patch) for patch in extensions.PATCHES], originals))
+    assert all(
+        now is before for now, before in zip([state(patch) for patch in extensions.PATCHES], originals, strict=True)
+    )
 
 
 def test_a_patch_left_out_is_not_installed(uninstalled):

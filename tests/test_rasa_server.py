@@ -23,7 +23,11 @@ from rasa_sdk_plugins import action_call_problem
 from rasa_server import message_guard
 from rasa_server.action_calls import current_failures
 from rasa_server.button_payloads import (
-    as_plain_text, domain_button_payloads, is_system_intent, payload_parse, visitor_may_send,
+    as_plain_text,
+    domain_button_payloads,
+    is_system_intent,
+    payload_parse,
+    visitor_may_send,
 )
 from rasa_server.http_api_checks import api_body_problem, fields_needed
 from rasa_server.log_redaction import MARK, VisitorTextFilter, visitor_text
@@ -168,7 +172,12 @@ async def test_every_button_an_action_sends_is_accepted_back(domain, make_tracke
     """Actions build buttons in code (the booking summary, the clarification's suggestions): what
     they send is what the conversation records, and so what the visitor may send back."""
     summary, clarify = CollectingDispatcher(), CollectingDispatcher()
-    slots = {"full_name": "Maria Lopez", "contact": "509-555-0142", "preferred_times": "mornings", "help_with": "anxiety"}
+    slots = {
+        "full_name": "Maria Lopez",
+        "contact": "509-555-0142",
+        "preferred_times": "mornings",
+        "help_with": "anxiety",
+    }
     await ActionBookingSummary().run(summary, make_tracker(slots=slots), domain.as_dict())
     ranking = {"intent": {"name": "nlu_fallback", "confidence": 0.4},
                "intent_ranking": [{"name": "book_consultation", "confidence": 0.4}, {"name": "faq", "confidence": 0.3}]}
@@ -176,7 +185,9 @@ async def test_every_button_an_action_sends_is_accepted_back(domain, make_tracke
     sent = [message for dispatcher in (summary, clarify) for message in dispatcher.messages if message.get("buttons")]
     payloads = [button["payload"] for message in sent for button in message["buttons"]]
     assert "/change_booking" in payloads and "/request_human" in payloads
-    conversation = DialogueStateTracker.from_events("visitor", [BotUttered("x", data={"buttons": m["buttons"]}) for m in sent])
+    conversation = DialogueStateTracker.from_events(
+        "visitor", [BotUttered("x", data={"buttons": m["buttons"]}) for m in sent]
+    )
     assert all(visitor_may_send(payload, domain, conversation) for payload in payloads if payload.startswith("/"))
 
 

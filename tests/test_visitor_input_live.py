@@ -93,7 +93,9 @@ async def test_a_lone_surrogate_sent_by_the_widget_is_stored_as_valid_unicode(li
     confirmed, replies = asyncio.Event(), asyncio.Queue()
     client.on("session_confirm", lambda _: confirmed.set())
     client.on("bot_uttered", replies.put_nowait)
-    await client.connect(live_assistant.url, headers={"Origin": ALLOWED_ORIGIN}, transports=["polling"], wait_timeout=10)
+    await client.connect(
+        live_assistant.url, headers={"Origin": ALLOWED_ORIGIN}, transports=["polling"], wait_timeout=10
+    )
     try:
         await client.emit("session_request", {"session_id": session_id})
         await asyncio.wait_for(confirmed.wait(), timeout=10)
@@ -157,7 +159,9 @@ def test_the_assistants_own_buttons_still_work(live_assistant):
     summary_buttons = [button["payload"] for reply in replies for button in reply.get("buttons") or []]
     assert "/change_booking" in summary_buttons, replies  # built by action_booking_summary, not in the domain
     assert "What would you like to change?" in text_of(say(live_assistant, sender, "/change_booking"))
-    intents = [(event["text"], event["parse_data"]["intent"]["name"]) for event in user_events(tracker(live_assistant, sender))]
+    intents = [
+        (event["text"], event["parse_data"]["intent"]["name"]) for event in user_events(tracker(live_assistant, sender))
+    ]
     assert ("/book_consultation", "book_consultation") in intents
     assert ('/inform{"help_with": "anxiety"}', "inform") in intents
     assert ("/change_booking", "change_booking") in intents
@@ -170,7 +174,9 @@ def test_the_http_api_still_resumes_a_handoff_with_an_external_intent(live_assis
     pause_as_a_handoff_does(live_assistant, sender)
     resume = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
     assert call(live_assistant.api(f"/conversations/{sender}/tracker/events"), resume)[0] == 200
-    status, answer = call(live_assistant.api(f"/conversations/{sender}/trigger_intent"), {"name": "EXTERNAL_handoff_ended"})
+    status, answer = call(
+        live_assistant.api(f"/conversations/{sender}/trigger_intent"), {"name": "EXTERNAL_handoff_ended"}
+    )
     assert status == 200 and "You're back with the clinic's automated assistant" in text_of(answer["messages"])
     state = tracker(live_assistant, sender)
     assert not state["paused"] and state["slots"]["handoff_active"] is False
@@ -221,7 +227,9 @@ def test_a_message_too_long_is_refused_with_the_crisis_line(live_assistant):
 
 def test_a_conversation_sending_too_fast_is_told_so_with_the_crisis_line(live_assistant):
     sender = new_sender("too-fast")
-    replies = [text_of(say(live_assistant, sender, f"hello {n}")) for n in range(31)]  # RATE_LIMIT_SENDER_PER_MINUTE: 30
+    replies = [
+        text_of(say(live_assistant, sender, f"hello {n}")) for n in range(31)
+    ]  # RATE_LIMIT_SENDER_PER_MINUTE: 30
     assert "faster than I can answer" in replies[-1] and crisis_line(None) in replies[-1]
 
 

@@ -13,11 +13,21 @@ from pathlib import Path
 
 import pytest
 
+from scripts.live_stack import PROJECT_DIR
 from tests.browser import (
-    By, Keys, active_element_id, assert_no_alert, bubbles, chrome, demo_page_stack, log_text, press, say, wait,
+    By,
+    Keys,
+    active_element_id,
+    assert_no_alert,
+    bubbles,
+    chrome,
+    demo_page_stack,
+    log_text,
+    press,
+    say,
+    wait,
     wait_for_log,
 )
-from scripts.live_stack import PROJECT_DIR
 
 SCREENSHOTS = PROJECT_DIR / "results" / "screenshots"
 DISCLAIMER = (

@@ -205,7 +205,7 @@ def test_the_first_reply_to_hi_is_in_the_pages_language(browser, web_stack, page
     replies = first_reply(driver, "hi")
     read = languages_read(driver, replies)
     assert read[0] == language, f"the first reply is not {language}: {replies[0]!r}"
-    assert set(read) - {None} == {language}, list(zip(read, replies))
+    assert set(read) - {None} == {language}, list(zip(read, replies, strict=True))
     wait(driver, lambda d: widget_texts(d) == (SPANISH_TEXTS if language == "es" else ENGLISH_TEXTS),
          "the widget's texts are not in the page's language", 5)
 
@@ -221,7 +221,9 @@ def test_every_response_is_read_in_its_language(browser, web_stack, domain):
     wrong = []
     for name, variations in domain.responses.items():
         for variation in variations:
-            wanted = next((c.get("value") for c in variation.get("condition") or [] if c.get("name") == "language"), None)
+            wanted = next(
+                (c.get("value") for c in variation.get("condition") or [] if c.get("name") == "language"), None
+            )
             parts = (variation.get("text") or "").strip().split("\n\n")
             titles = [b.get("title", "") for b in variation.get("buttons") or []
                       if not str(b.get("payload", "")).startswith("/switch_language")]
