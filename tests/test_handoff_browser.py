@@ -13,11 +13,20 @@ from types import SimpleNamespace
 
 import pytest
 
+from scripts.live_stack import PROJECT_DIR, free_port
 from tests.browser import (
-    By, active_element_id, bubbles, chrome, click_button, demo_page_stack, say, text_of, wait, wait_for_log,
+    By,
+    active_element_id,
+    bubbles,
+    chrome,
+    click_button,
+    demo_page_stack,
+    say,
+    text_of,
+    wait,
+    wait_for_log,
     wait_for_url,
 )
-from scripts.live_stack import PROJECT_DIR, free_port
 
 PASSWORD = "correct horse battery staple"
 ALWAYS_OPEN = "office_hours_schedule:\n  timezone: UTC\n  days: {%s}\n" % ", ".join(
@@ -44,7 +53,9 @@ def live(tmp_path_factory):
         subprocess.run(command + ["create-user", "kim", "--password-stdin"], input=PASSWORD + "\n", text=True,
                        env=env, cwd=PROJECT_DIR, check=True, capture_output=True)
         log = data_dir / "console.log"
-        console = subprocess.Popen(command + ["run"], env=env, cwd=PROJECT_DIR, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        console = subprocess.Popen(
+            command + ["run"], env=env, cwd=PROJECT_DIR, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
         console_url = f"http://127.0.0.1:{console_port}"
         try:
             wait_for_url(console_url + "/login", console, log, seconds=60)
@@ -103,7 +114,12 @@ def test_staff_take_over_reply_and_hand_back(driver, stack):
     driver.find_element(By.ID, "clinic-chat-input").click()
     say(driver, "thanks Kim, that's all")
     driver.switch_to.window(staff_window)
-    wait(driver, lambda d: "thanks Kim, that's all" in text_of(d, "transcript"), "the visitor's answer did not arrive live", 10)
+    wait(
+        driver,
+        lambda d: "thanks Kim, that's all" in text_of(d, "transcript"),
+        "the visitor's answer did not arrive live",
+        10,
+    )
     problems = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
     assert problems == [], "the console reported errors (CSP violations, failed requests)"
 
