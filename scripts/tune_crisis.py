@@ -69,7 +69,7 @@ def out_of_fold_probabilities(messages: List[Message], folds: int) -> List[Tuple
     for index, (train, held) in enumerate(splitter.split(np.zeros(len(messages)), labels)):
         classifier = CrisisClassifier(classifier_config(), None, None)
         classifier.model = classifier.fit([messages[i] for i in train])
-        for i, result in zip(held, classifier.crisis_probabilities([messages[i] for i in held])):
+        for i, result in zip(held, classifier.crisis_probabilities([messages[i] for i in held]), strict=True):
             probabilities[i] = result
         print(f"fold {index + 1}/{folds} done", flush=True)
     return probabilities
@@ -82,7 +82,9 @@ def scores_at(probabilities: List[Tuple[float, List[float]]], matched: np.ndarra
     return np.where(matched, 1.0, scores)
 
 
-def choose(probabilities: List[Tuple[float, List[float]]], matched: np.ndarray, is_crisis: np.ndarray) -> Dict[str, float]:
+def choose(
+    probabilities: List[Tuple[float, List[float]]], matched: np.ndarray, is_crisis: np.ndarray
+) -> Dict[str, float]:
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
     check, sure, scores = 0.01, 0.99, scores_at(probabilities, matched, 0.99)
     for candidate in grid:
