@@ -1,5 +1,5 @@
 # Quick start:  make run   (install if needed, train if data changed, chat)
-#               make test  (install if needed, train, run every test)
+#               make test  (install if needed, lint, train, run every test)
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -41,7 +41,7 @@ console: install
 staff-user: install
 	@read -p "New staff username: " username && $(WITH_ENV) $(PY) -m console create-user "$$username"
 
-test: train validate test-stories test-python
+test: lint train validate test-stories test-python
 
 test-stories: train
 	$(RASA) test core --e2e --stories tests/stories --fail-on-prediction-errors --out results/stories
@@ -49,7 +49,8 @@ test-stories: train
 test-python: train
 	$(WITH_ENV) $(PY) -m pytest tests
 
-# Style and likely bugs (ruff; rules and exclusions in pyproject.toml). Reports only, changes nothing.
+# Style and likely bugs (ruff; rules and exclusions in pyproject.toml). Reports only, changes nothing;
+# the first step of make test, so a finding fails it before anything is trained.
 lint: install
 	$(VENV)/bin/ruff check .
 
