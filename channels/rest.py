@@ -3,7 +3,8 @@
 Rasa's own answers 500 to a body that is not a JSON object, files messages without a `sender` under
 one shared conversation "default", and lets the caller name the input channel. This one answers a
 clear 400 instead, requires a sender, always records the channel as "rest", and answers 429 to an
-IP address over RATE_LIMIT_IP_PER_MINUTE (with the crisis line, as every refusal a visitor sees).
+IP address over RATE_LIMIT_IP_PER_MINUTE (with the crisis line, as every refusal a visitor sees; in
+Spanish when the message's metadata says so, as the widget's does: rasa_server.refusals.metadata_language).
 The message itself is cleaned (invalid Unicode, control characters) by rasa_server.message_guard,
 which every channel's messages pass through (a ChannelHandler is the connector's `on_new_message`).
 """
@@ -19,14 +20,11 @@ from sanic.response import HTTPResponse
 from channels.webhook_guard import OnNewMessage
 from rasa_server.message_guard import ChannelHandler
 from rasa_server.rate_limit import client_ip, ip_limiter
-from rasa_server.refusals import refusal
+from rasa_server.refusals import TOO_MANY_FROM_THIS_ADDRESS, metadata_language, refusal_in
 
 logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
-TOO_MANY_FROM_THIS_ADDRESS = (
-    "Too many messages are coming from your network right now; please wait a minute and try again."
-)
 
 
 def message_problem(body: Any, id_field: str, id_is_valid: Callable[[str], bool], id_rule: str) -> Optional[str]:
@@ -67,11 +65,14 @@ class CheckedRestInput(RestInput):
         async def check_message_call(request: Request) -> Optional[HTTPResponse]:
             if request.method != "POST":
                 return None
-            if not ip_limiter().allow(client_ip(request)):
-                return response.json({"error": refusal(TOO_MANY_FROM_THIS_ADDRESS)}, status=429)
             try:
-                body = request.json  # parsed once: Rasa's handler reads the same parsed body
+                body, readable = request.json, True  # parsed once: Rasa's handler reads the same parsed body
             except InvalidUsage:
+                body, readable = None, False
+            if not ip_limiter().allow(client_ip(request)):
+                language = metadata_language(body.get("metadata")) if isinstance(body, dict) else None
+                return response.json({"error": refusal_in(TOO_MANY_FROM_THIS_ADDRESS, language)}, status=429)
+            if not readable:
                 return response.json({"error": "The body must be valid JSON in UTF-8."}, status=400)
             problem = message_call_problem(body)
             if problem:

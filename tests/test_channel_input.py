@@ -38,7 +38,7 @@ from channels.telegram import SecretTokenTelegramInput
 from channels.twilio import SignedTwilioInput
 from rasa_server import message_guard
 from rasa_server.rate_limit import SlidingWindowLimiter
-from rasa_server.refusals import crisis_line
+from rasa_server.refusals import TOO_MANY_FROM_THIS_ADDRESS, crisis_line, refusal_in
 from scripts.live_stack import free_port
 
 LONE_SURROGATE_TEXT = "hi \ud800 there"
@@ -267,6 +267,21 @@ async def test_a_rest_visitor_over_the_ip_limit_gets_429_with_the_crisis_line(do
                 assert response.status == 429
                 assert carries_the_crisis_line((await response.json())["error"])
     assert len(agent.processed) == 2
+
+
+async def test_a_spanish_visitor_over_the_ip_limit_is_refused_in_spanish(domain, two_requests_per_ip):
+    agent = RecordingAgent(domain)
+    metadata = {"page_language": "es", "chat_language": "es"}
+    body = json.dumps({"sender": "sala-de-espera", "message": "hola", "metadata": metadata}).encode()
+    async with webhook_server(CheckedRestInput(), agent) as url:
+        assert [await post(url, body, {"Content-Type": "application/json"}) for _ in range(2)] == [200, 200]
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
+                assert response.status == 429
+                assert (await response.json())["error"] == refusal_in(TOO_MANY_FROM_THIS_ADDRESS, "es")
+            async with http.post(url, data=b"{not json", headers={"Content-Type": "application/json"}) as response:
+                assert response.status == 429, "a body that cannot be read is still refused for the flood"
+                assert carries_the_crisis_line((await response.json())["error"])
 
 
 async def test_a_widget_over_the_ip_limit_is_told_so_with_the_crisis_line(domain, two_requests_per_ip):
