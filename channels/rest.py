@@ -17,8 +17,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.webhook_guard import OnNewMessage
-from rasa_server.message_guard import ChannelHandler
+from channels.webhook_guard import OnNewMessage, checked_blueprint
 from rasa_server.rate_limit import client_ip, ip_limiter
 from rasa_server.refusals import TOO_MANY_FROM_THIS_ADDRESS, metadata_language, refusal_in
 
@@ -58,13 +57,7 @@ class CheckedRestInput(RestInput):
         return self.name()
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        handler = ChannelHandler()  # in place of Rasa's on_new_message: rasa_server.message_guard
-        blueprint = handler.serving(super().blueprint(handler))
-
-        @blueprint.on_request
-        async def check_message_call(request: Request) -> Optional[HTTPResponse]:
-            if request.method != "POST":
-                return None
+        async def check_message_call(request: Request, _: OnNewMessage) -> Optional[HTTPResponse]:
             try:
                 body, readable = request.json, True  # parsed once: Rasa's handler reads the same parsed body
             except InvalidUsage:
@@ -79,4 +72,4 @@ class CheckedRestInput(RestInput):
                 return response.json({"error": problem}, status=400)
             return None
 
-        return blueprint
+        return checked_blueprint(super().blueprint, check_message_call)

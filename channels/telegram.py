@@ -5,10 +5,9 @@ proof that an update comes from Telegram. So the channel is enabled only with TE
 set, like the other channels with their secrets: without it, every request is refused (403).
 """
 import asyncio
-from typing import Any, Dict, Optional
+from typing import Any
 
 from aiogram.utils.exceptions import TelegramAPIError
-from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.telegram import TelegramInput, TelegramOutput
 from rasa.shared.exceptions import RasaException
 from sanic.request import Request
@@ -30,13 +29,8 @@ class SecretTokenTelegramOutput(TelegramOutput):
 class SecretTokenTelegramInput(WebhookGuard, TelegramInput):
     """Credentials as Rasa's telegram channel, plus `secret_token` (required)."""
 
+    extra_credential = "secret_token"
     secret_token = ""
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        channel = super().from_credentials(credentials)
-        channel.secret_token = credentials.get("secret_token") or ""
-        return channel
 
     def is_configured(self) -> bool:
         return bool(self.access_token and self.verify and self.webhook_url and self.secret_token)

@@ -1,7 +1,7 @@
 """Twilio SMS: X-Twilio-Signature verified, and buttons as numbered options."""
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
-from rasa.core.channels.channel import InputChannel, OutputChannel
+from rasa.core.channels.channel import OutputChannel
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
 from sanic.request import Request
 from twilio.http.http_client import TwilioHttpClient
@@ -32,13 +32,8 @@ class SignedTwilioInput(WebhookGuard, TwilioInput):
     """Credentials as Rasa's twilio channel, plus `webhook_url`: the public URL Twilio calls and
     signs (behind a proxy the URL the server sees differs); empty: the request's own URL."""
 
+    extra_credential = "webhook_url"
     webhook_url = ""
-
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
-        channel = super().from_credentials(credentials)
-        channel.webhook_url = credentials.get("webhook_url") or ""
-        return channel
 
     def is_configured(self) -> bool:
         return bool(self.account_sid and self.auth_token and self.twilio_number)

@@ -7,7 +7,7 @@ does not verify, before Rasa's handler sees it. Its messages go to rasa_server.m
 """
 import hmac
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
@@ -19,10 +19,35 @@ from rasa_server.message_guard import ChannelHandler
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+PostCheck = Callable[[Request, OnNewMessage], Awaitable[Optional[HTTPResponse]]]
+
+
+def checked_blueprint(rasa_blueprint: Callable[[OnNewMessage], Blueprint], check_post: PostCheck) -> Blueprint:
+    """A Rasa connector's blueprint whose messages go to rasa_server.message_guard (a ChannelHandler
+    in place of Rasa's on_new_message), and whose POST requests `check_post` sees first: a response
+    it returns replaces Rasa's handler."""
+    handler = ChannelHandler()
+    blueprint = handler.serving(rasa_blueprint(handler))
+
+    @blueprint.on_request
+    async def check(request: Request) -> Optional[HTTPResponse]:
+        return await check_post(request, handler) if request.method == "POST" else None
+
+    return blueprint
 
 
 class WebhookGuard:
     """Mixin, listed before the Rasa InputChannel it guards."""
+
+    # A credential the channel takes besides Rasa's own, kept as the attribute of that name ("" when unset).
+    extra_credential: Optional[str] = None
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> Any:
+        channel = super().from_credentials(credentials)  # type: ignore[misc]
+        if cls.extra_credential:
+            setattr(channel, cls.extra_credential, (credentials or {}).get(cls.extra_credential) or "")
+        return channel
 
     def is_configured(self) -> bool:
         raise NotImplementedError
@@ -40,19 +65,14 @@ class WebhookGuard:
                 "The %s channel is not configured (its secrets are empty): its webhook answers 403.", self.name()
             )
             return _refusing_blueprint(self.name())
-        handler = ChannelHandler()  # in place of Rasa's on_new_message: rasa_server.message_guard
-        blueprint = handler.serving(super().blueprint(handler))
 
-        @blueprint.on_request
-        async def check_signature(request: Request) -> Optional[HTTPResponse]:
-            if request.method != "POST":
-                return None
+        async def check_signature(request: Request, handler: OnNewMessage) -> Optional[HTTPResponse]:
             if not self.is_authentic(request):
                 logger.warning("Refused a %s webhook request: missing or invalid signature.", self.name())
                 return response.text("Invalid signature.", status=403)
             return await self.on_authentic_post(request, handler)
 
-        return blueprint
+        return checked_blueprint(super().blueprint, check_signature)
 
 
 def same_secret(expected: str, given: str) -> bool:
