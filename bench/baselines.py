@@ -1,5 +1,9 @@
 """Baselines for the NLU pipeline: the label of the most similar training example.
 
+Three representations: TF-IDF character n-grams, all-MiniLM-L6-v2 (an English model: Spanish
+reaches it only as subword pieces) and the multilingual Universal Sentence Encoder the pipeline
+itself uses (nlu_components/use_encoder.py), which places English and Spanish in one space.
+
 Each retriever predicts the full label (`faq/<key>` or the intent) of the nearest training example
 by cosine similarity, and that similarity is its confidence: below a threshold it asks for a
 clarification (`nlu_fallback`) instead of answering. The threshold comes from the training data
@@ -13,6 +17,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from nlu_components.minilm_encoder import MiniLMEncoder
+from nlu_components.use_encoder import MultilingualEncoder
 
 FALLBACK = "nlu_fallback"
 MAX_WRONG = 0.03
@@ -102,3 +107,24 @@ class MiniLMRetriever(NearestNeighbourRetriever):
 
     def vectorise(self, texts: Sequence[str], fit: bool = False) -> np.ndarray:
         return self.encoder.sentence_embeddings(texts)
+
+
+class UseRetriever(NearestNeighbourRetriever):
+    """The multilingual encoder the pipeline uses (English and Spanish alike), nearest neighbour.
+
+    Its vectors are kept per text for the process (the encoder's own cache is bounded, and the
+    cross-validation folds ask for the same training texts again), like CachingMiniLMEncoder's.
+    """
+
+    name = "multilingual USE embeddings, nearest neighbour"
+    cache: Dict[str, np.ndarray] = {}
+
+    def __init__(self) -> None:
+        self.encoder = MultilingualEncoder()
+
+    def vectorise(self, texts: Sequence[str], fit: bool = False) -> np.ndarray:
+        missing = sorted({text for text in texts if text not in self.cache})
+        for start in range(0, len(missing), ENCODER_BATCH):
+            batch = missing[start : start + ENCODER_BATCH]
+            self.cache.update(zip(batch, self.encoder.encode(batch), strict=True))
+        return np.array([self.cache[text] for text in texts])
