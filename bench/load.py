@@ -1,7 +1,8 @@
 """Serving speed: simulated visitors over REST and socket.io, and where a round trip's time goes.
 
 Each visitor holds one conversation, as on the website: a greeting, 3-5 FAQ questions (held-out
-phrasings), then a consultation booked from start to confirmation. A level runs N such visitors at
+phrasings), then a consultation booked from start to confirmation; every other visitor does it in
+Spanish (tests/heldout_es/ questions, Spanish greeting and times). A level runs N such visitors at
 once, each starting a new conversation when one ends, until its time or conversation budget is
 spent. A message's round trip runs from sending it until the last reply has arrived: the REST
 response, or for socket.io the acknowledgement the server sends after its last `bot_uttered`.
@@ -23,6 +24,7 @@ import aiohttp
 import numpy as np
 import socketio
 
+from bench import HELDOUT_DIRS, LANGUAGES
 from clinic import settings
 from scripts.evaluate_nlu import heldout_examples
 from scripts.live_stack import LiveAssistant
@@ -30,20 +32,28 @@ from scripts.live_stack import LiveAssistant
 MESSAGE_TIMEOUT = 30.0
 CHANNELS = ("rest", "socketio")
 REFERENCE_CODE = re.compile(r"TC-[0-9A-Z]{6}")
+# What a visitor types besides the FAQ questions and the buttons, per language: greeting, times.
+TYPED = {"en": ("hello", "weekday mornings"), "es": ("hola", "entre semana por la mañana")}
 
 
-def faq_questions() -> List[str]:
-    return [text for text, label in heldout_examples() if label.startswith("faq/")]
+def faq_questions(language: str = "en") -> List[str]:
+    return [text for text, label in heldout_examples(HELDOUT_DIRS[language]) if label.startswith("faq/")]
 
 
-def visitor_script(rng: random.Random, questions: List[str], number: int) -> List[str]:
+def visitor_language(number: int) -> str:
+    """Visitors take the languages in turn: every other one is Spanish."""
+    return list(LANGUAGES)[number % len(LANGUAGES)]
+
+
+def visitor_script(rng: random.Random, questions: List[str], number: int, language: str = "en") -> List[str]:
+    greeting, times = TYPED[language]
     return [
-        "hello",
+        greeting,
         *rng.sample(questions, rng.randint(3, 5)),
         "/book_consultation",
         "Maria Lopez",
         f"509-555-01{number % 100:02d}",
-        "weekday mornings",
+        times,
         '/inform{"help_with": "anxiety"}',
         "/affirm",  # consent to be contacted
         "/affirm",  # confirm the summary
@@ -126,13 +136,18 @@ class LevelResult:
     think_seconds: float
     seconds: float = 0.0
     latencies: List[float] = field(default_factory=list)  # seconds, one per answered message
+    language_latencies: Dict[str, List[float]] = field(  # the same, by the visitor's language
+        default_factory=lambda: {language: [] for language in LANGUAGES}
+    )
     errors: Counter = field(default_factory=Counter)
     conversations_started: int = 0
     bookings_confirmed: int = 0
     peak_rss_kb: Dict[str, int] = field(default_factory=dict)
 
-    def latency_ms(self, percentile: float) -> float:
-        return float(np.percentile(self.latencies, percentile)) * 1000 if self.latencies else float("nan")
+    def latency_ms(self, percentile: float, language: Optional[str] = None) -> float:
+        """Over every answered message, or over those of one language's visitors."""
+        latencies = self.latencies if language is None else self.language_latencies.get(language, [])
+        return float(np.percentile(latencies, percentile)) * 1000 if latencies else float("nan")
 
     @property
     def messages_per_second(self) -> float:
@@ -143,20 +158,24 @@ class LevelResult:
         return sum(self.errors.values())
 
 
-async def converse(visitor, script: List[str], think_seconds: float, deadline: float, result: LevelResult) -> None:
+async def converse(
+    visitor, script: List[str], think_seconds: float, deadline: float, result: LevelResult, language: str = "en"
+) -> None:
     """One visitor's conversation; it stops at the first error or when the level's time is up."""
     result.conversations_started += 1
     try:
         try:
             await visitor.open()
-            await talk(visitor, script, think_seconds, deadline, result)
+            await talk(visitor, script, think_seconds, deadline, result, language)
         finally:
             await visitor.close()
     except Exception as error:  # every failure is counted, none stops the level
         result.errors[describe(error)] += 1
 
 
-async def talk(visitor, script: List[str], think_seconds: float, deadline: float, result: LevelResult) -> None:
+async def talk(
+    visitor, script: List[str], think_seconds: float, deadline: float, result: LevelResult, language: str
+) -> None:
     for index, text in enumerate(script):
         if index and think_seconds:
             await asyncio.sleep(think_seconds)
@@ -168,6 +187,7 @@ async def talk(visitor, script: List[str], think_seconds: float, deadline: float
             result.errors["no reply"] += 1
             return
         result.latencies.append(time.perf_counter() - started)
+        result.language_latencies[language].append(result.latencies[-1])
     if REFERENCE_CODE.search(" ".join(reply.get("text", "") for reply in replies)):
         result.bookings_confirmed += 1
     else:
@@ -179,7 +199,8 @@ async def run_level(
     max_seconds: float, max_conversations: int, seed: int = 0,
 ) -> LevelResult:
     result = LevelResult(channel, visitors, think_seconds)
-    questions, rng, numbers = faq_questions(), random.Random(seed), itertools.count()
+    questions = {language: faq_questions(language) for language in LANGUAGES}
+    rng, numbers = random.Random(seed), itertools.count()
     run_id = f"{channel}-{visitors}-{think_seconds:g}-{int(time.time() * 1000)}"
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=MESSAGE_TIMEOUT)) as http:
@@ -193,7 +214,9 @@ async def run_level(
                     visitor = RestVisitor(assistant, http, f"bench-{run_id}-{number}")
                 else:  # the widget's own kind of session id (channels/socketio.py refuses others)
                     visitor = SocketVisitor(assistant, uuid.uuid4().hex)
-                await converse(visitor, visitor_script(rng, questions, number), think_seconds, deadline, result)
+                language = visitor_language(number)
+                script = visitor_script(rng, questions[language], number, language)
+                await converse(visitor, script, think_seconds, deadline, result, language)
 
         await asyncio.gather(*(visitor_loop(index) for index in range(visitors)))
         result.seconds = time.monotonic() - started
@@ -223,7 +246,7 @@ def run_levels(
 ) -> List[LevelResult]:
     pids = server_processes(assistant)
     for channel in CHANNELS:  # warm-up, not measured
-        asyncio.run(run_level(assistant, channel, 1, 0.0, MESSAGE_TIMEOUT, 1))
+        asyncio.run(run_level(assistant, channel, 1, 0.0, MESSAGE_TIMEOUT, len(LANGUAGES)))  # one of each
     results = []
     for think_seconds in think_times:
         for channel in CHANNELS:
