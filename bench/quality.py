@@ -1,11 +1,14 @@
-"""Answer quality of the NLU pipeline and of the baselines, on the same data.
+"""Answer quality of the NLU pipeline and of the baselines, on the same data, per language.
 
 Held out: the trained model (newest in models/) and the baselines fitted on all training data,
-run on tests/heldout/ and tests/crisis/. Cross-validation: the training data (data/**/*.yml) in
-k stratified folds; per fold the pipeline is trained with `train_nlu` (as scripts/tune_thresholds.py
-does) and the baselines fitted on the other folds, and every training example is predicted once.
-Figures come from scripts/evaluate_nlu.py's `evaluate`, plus intent macro F1, the share of
-messages answered with a clarification and the most confused FAQ topic pairs.
+run on tests/heldout/ with tests/crisis/ (English) and on tests/heldout_es/ (Spanish; its crisis
+figures from its own messages, as scripts/evaluate_nlu.py counts them). Cross-validation: the
+training data (data/**/*.yml) in k stratified folds; per fold the pipeline is trained with
+`train_nlu` (as scripts/tune_thresholds.py does) and the baselines fitted on the other folds, and
+every training example is predicted once; the pooled predictions are then split by the language of
+the file each example came from (data/nlu/es/ is Spanish). Figures come from
+scripts/evaluate_nlu.py's `evaluate`, plus intent macro F1, the share of messages answered with a
+clarification and the most confused FAQ topic pairs.
 """
 import asyncio
 import contextlib
@@ -16,8 +19,14 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from sklearn.metrics import f1_score
 
-from bench import PROJECT_DIR
-from bench.baselines import CachingMiniLMEncoder, MiniLMRetriever, NearestNeighbourRetriever, TfidfRetriever
+from bench import HELDOUT_DIRS, LANGUAGES, PROJECT_DIR, language_of_file
+from bench.baselines import (
+    CachingMiniLMEncoder,
+    MiniLMRetriever,
+    NearestNeighbourRetriever,
+    TfidfRetriever,
+    UseRetriever,
+)
 from nlu_components.sentence_embedding_featurizer import SentenceEmbeddingFeaturizer
 from scripts.evaluate_nlu import (
     FALLBACK,
@@ -34,20 +43,44 @@ from scripts.tune_thresholds import folds, write_nlu
 PIPELINE = "NLU pipeline (config.yml)"
 Example = Tuple[str, str]
 Labels = Tuple[Dict[str, str], Dict[str, str]]  # ({text: top-1 label}, {text: label the visitor gets})
+NO_CRISIS_SET: Dict[str, List[str]] = {"crisis": [], "not_crisis": []}
+CRISIS_SET_LANGUAGE = "en"  # tests/crisis/ is counted with this language's held-out set
 
 
-def training_examples(per_label: Optional[int] = None) -> List[Example]:
-    """The NLU examples under data/; with `per_label`, only the first that many of each label."""
-    examples = read_nlu_examples((PROJECT_DIR / "data").rglob("*.yml"))
+def training_examples(per_label: Optional[int] = None) -> Dict[Example, str]:
+    """The NLU examples under data/, each with its language; with `per_label`, only the first that
+    many of each label in each language."""
+    examples = {
+        example: language_of_file(path)
+        for path in sorted((PROJECT_DIR / "data").rglob("*.yml"))
+        for example in read_nlu_examples([path])
+    }
     if per_label is None:
         return examples
     seen: Counter = Counter()
-    kept = []
-    for text, label in examples:
-        seen[label] += 1
-        if seen[label] <= per_label:
-            kept.append((text, label))
+    kept = {}
+    for (text, label), language in examples.items():
+        seen[label, language] += 1
+        if seen[label, language] <= per_label:
+            kept[text, label] = language
     return kept
+
+
+def heldout_sets() -> Dict[str, Tuple[List[Example], Dict[str, List[str]]]]:
+    """Per language: the held-out messages, and the crisis set counted with them (tests/crisis/
+    goes with English, as in scripts/evaluate_nlu.py; Spanish crisis figures come from
+    tests/heldout_es/'s own messages)."""
+    return {
+        language: (
+            heldout_examples(HELDOUT_DIRS[language]),
+            crisis_examples() if language == CRISIS_SET_LANGUAGE else NO_CRISIS_SET,
+        )
+        for language in LANGUAGES
+    }
+
+
+def retrievers(encoder: CachingMiniLMEncoder) -> List[NearestNeighbourRetriever]:
+    return [TfidfRetriever(), MiniLMRetriever(encoder), UseRetriever()]
 
 
 @contextlib.contextmanager
@@ -105,23 +138,35 @@ def figures(labels: Labels, examples: List[Example], crisis: Dict[str, List[str]
     return result
 
 
-def heldout_quality(model_path: str, encoder: CachingMiniLMEncoder) -> Tuple[Dict[str, Dict], Dict[str, float]]:
-    """Figures per system on the held-out files, and each baseline's confidence threshold."""
-    heldout, crisis = heldout_examples(), crisis_examples()
-    texts = sorted({text for text, _ in heldout} | set(crisis["crisis"]) | set(crisis["not_crisis"]))
-    training = training_examples()
+def heldout_quality(
+    model_path: str, encoder: CachingMiniLMEncoder
+) -> Tuple[Dict[str, Dict[str, Dict]], Dict[str, float]]:
+    """{language: {system: figures}} on the held-out files, and each baseline's confidence threshold."""
+    sets = heldout_sets()
+    texts = sorted({
+        text
+        for heldout, crisis in sets.values()
+        for text in [text for text, _ in heldout] + crisis["crisis"] + crisis["not_crisis"]
+    })
+    training = list(training_examples())
     with shared_embeddings(encoder):
         labels = {PIPELINE: pipeline_labels(model_path, texts)}
     thresholds = {}
-    for retriever in (TfidfRetriever(), MiniLMRetriever(encoder)):
+    for retriever in retrievers(encoder):
         labels[retriever.name] = retriever_labels(retriever, training, texts)
         thresholds[retriever.name] = retriever.threshold
-    return {name: figures(result, heldout, crisis) for name, result in labels.items()}, thresholds
+    return {
+        language: {name: figures(result, heldout, crisis) for name, result in labels.items()}
+        for language, (heldout, crisis) in sets.items()
+    }, thresholds
 
 
-def cross_validated_quality(k: int, encoder: CachingMiniLMEncoder, per_label: Optional[int] = None) -> Dict[str, Dict]:
-    """Figures per system, every training example predicted by a model that did not see it."""
-    examples = training_examples(per_label)
+def cross_validated_quality(
+    k: int, encoder: CachingMiniLMEncoder, per_label: Optional[int] = None
+) -> Dict[str, Dict[str, Dict]]:
+    """{language: {system: figures}}, every training example predicted by a model that did not see it."""
+    languages = training_examples(per_label)
+    examples = list(languages)
     pooled: Dict[str, Labels] = defaultdict(lambda: ({}, {}))
     with tempfile.TemporaryDirectory() as work, shared_embeddings(encoder):
         for index, held in enumerate(folds(examples, k)):
@@ -129,11 +174,16 @@ def cross_validated_quality(k: int, encoder: CachingMiniLMEncoder, per_label: Op
             rest = [example for example in examples if example not in held_set]
             texts = [text for text, _ in held]
             results = {PIPELINE: pipeline_labels(train_pipeline(rest, Path(work) / f"fold{index}"), texts)}
-            for retriever in (TfidfRetriever(), MiniLMRetriever(encoder)):
+            for retriever in retrievers(encoder):
                 results[retriever.name] = retriever_labels(retriever, rest, texts)
             for name, (top1, final) in results.items():
                 pooled[name][0].update(top1)
                 pooled[name][1].update(final)
             print(f"  fold {index + 1}/{k} done", flush=True)
-    no_crisis_set = {"crisis": [], "not_crisis": []}
-    return {name: figures(labels, examples, no_crisis_set) for name, labels in pooled.items()}
+    return {
+        language: {
+            name: figures(labels, [example for example in examples if languages[example] == language], NO_CRISIS_SET)
+            for name, labels in pooled.items()
+        }
+        for language in LANGUAGES
+    }
