@@ -2,13 +2,18 @@
 member takes over in the staff console (second window), they talk live, and the bot comes back.
 After a crisis response, "Connect me with staff" never leads to the booking form: a live urgent
 handoff while the clinic is open, else the crisis lines again and an urgent call back.
+With no office hours set (as clinic_profile.yml ships), asking for a person still reaches one, and
+a call-back request reaches staff as a call-back (issue 15).
 
-Starts its own assistant (clinic always open unless a test closes it), the demo page
-(tests/browser.py) and the console (`python -m console run`, a separate process as in production).
+Starts its own assistant (clinic always open unless a test closes it; a second one with no office
+hours), the demo page (tests/browser.py) and the console (`python -m console run`, a separate
+process as in production).
 """
+import re
 import sqlite3
 import subprocess
 import sys
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
@@ -21,6 +26,7 @@ from tests.browser import (
     chrome,
     click_button,
     demo_page_stack,
+    log_text,
     say,
     text_of,
     wait,
@@ -34,15 +40,16 @@ ALWAYS_OPEN = "office_hours_schedule:\n  timezone: UTC\n  days: {%s}\n" % ", ".j
 )
 # Office hours set, and no day open: a day not listed is closed once any day is listed.
 CLOSED = "office_hours_schedule: {timezone: UTC, days: {mon: closed}}\n"
+# As clinic_profile.yml ships: a time zone and no day, so nobody knows when staff are there.
+NO_HOURS = "office_hours_schedule: {timezone: America/Los_Angeles, days: {}}\n"
 STAFF_REPLY = "Hi, I'm Kim from the clinic <b>team</b>. How can I help?"
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    """The demo page's origin, the console's URL, the assistant, and its clinic profile (always open)."""
-    data_dir = tmp_path_factory.mktemp("handoff-browser")
-    profile = data_dir / "open.yml"
-    profile.write_text(ALWAYS_OPEN)
+@contextmanager
+def assistant_and_console(data_dir, profile_text):
+    """The demo page's origin, the console's URL, the assistant, and its clinic profile (profile_text)."""
+    profile = data_dir / "clinic_profile.yml"
+    profile.write_text(profile_text)
     with demo_page_stack(data_dir, {"CLINIC_PROFILE_PATH": str(profile)}) as (origin, assistant):
         console_port = free_port()
         env = {
@@ -66,6 +73,20 @@ def live(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """The stack whose clinic is always open (see assistant_and_console)."""
+    with assistant_and_console(tmp_path_factory.mktemp("handoff-browser"), ALWAYS_OPEN) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def no_hours(tmp_path_factory):
+    """A stack of its own whose clinic profile has no office hours set."""
+    with assistant_and_console(tmp_path_factory.mktemp("handoff-no-hours"), NO_HOURS) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
 def stack(live):
     """(demo page origin, console URL) in front of one assistant whose clinic is always open."""
     return live.origin, live.console_url
@@ -78,22 +99,26 @@ def driver(tmp_path_factory):
     browser.quit()
 
 
-def test_staff_take_over_reply_and_hand_back(driver, stack):
-    origin, console_url = stack
+def open_chat(browser, origin):
+    """The demo page with the chat open, its input focused, as a visitor finds it."""
+    browser.get(origin + "/")
+    browser.find_element(By.CSS_SELECTOR, "#clinic-chat .cc-launcher").click()
+    wait(browser, lambda d: active_element_id(d) == "clinic-chat-input", "the chat input has no focus", 5)
 
-    # The visitor asks for a person and agrees.
-    driver.get(origin + "/")
-    visitor_window = driver.current_window_handle
-    driver.find_element(By.CSS_SELECTOR, "#clinic-chat .cc-launcher").click()
-    wait(driver, lambda d: active_element_id(d) == "clinic-chat-input", "the chat input has no focus", 5)
-    say(driver, "talk to a person")
-    wait_for_log(driver, "bring a member of our team")
-    click_button(driver, "Yes, connect me")
-    wait_for_log(driver, "a person will join this chat")
 
-    # Staff sign in to the console in a second window and take over from the live queue.
+def ask_for_a_person_and_agree(browser, origin, words):
+    """A visitor asks for a person in these words and accepts the offer to connect."""
+    open_chat(browser, origin)
+    say(browser, words)
+    wait_for_log(browser, "bring a member of our team")
+    click_button(browser, "Yes, connect me")
+    wait_for_log(browser, "a person will join this chat")
+
+
+def staff_take_over(driver, console_url, words):
+    """Staff sign in to the console in a second window and take over from the live queue the visitor
+    who wrote these words. Returns the staff window."""
     driver.switch_to.new_window("window")
-    staff_window = driver.current_window_handle
     driver.get(console_url + "/queue")
     assert driver.current_url.startswith(console_url + "/login")
     driver.find_element(By.ID, "username").send_keys("kim")
@@ -101,16 +126,34 @@ def test_staff_take_over_reply_and_hand_back(driver, stack):
     click_button(driver, "Sign in")
     wait(driver, lambda d: "Asked for a person" in text_of(d, "queue-rows"), "the visitor is not in the live queue", 10)
     assert driver.current_url == console_url + "/queue"
+    assert "Chat: waiting for a person" in text_of(driver, "queue-rows")
     click_button(driver, "Take over")
-    wait(driver, lambda d: "talk to a person" in text_of(d, "transcript"), "the transcript so far is not shown", 10)
+    wait(driver, lambda d: words in text_of(d, "transcript"), "the transcript so far is not shown", 10)
     assert text_of(driver, "ticket-status") == "active (kim)"
+    return driver.current_window_handle
 
-    # Staff reply; the visitor sees it live and answers; staff see the answer without reloading.
+
+def staff_reply(driver, visitor_window):
+    """Staff reply from the conversation's page; the visitor sees it live (back in the visitor's window)."""
     driver.find_element(By.ID, "reply-text").send_keys(STAFF_REPLY)
     click_button(driver, "Send")
     wait(driver, lambda d: STAFF_REPLY in text_of(d, "transcript"), "the staff reply is not in the transcript", 10)
     driver.switch_to.window(visitor_window)
     wait(driver, lambda d: STAFF_REPLY in bubbles(d, "bot"), "the visitor did not get the staff reply live", 15)
+
+
+def test_staff_take_over_reply_and_hand_back(driver, stack):
+    origin, console_url = stack
+
+    # The visitor asks for a person and agrees.
+    ask_for_a_person_and_agree(driver, origin, "talk to a person")
+    visitor_window = driver.current_window_handle
+
+    # Staff sign in to the console in a second window and take over from the live queue.
+    staff_window = staff_take_over(driver, console_url, "talk to a person")
+
+    # Staff reply; the visitor sees it live and answers; staff see the answer without reloading.
+    staff_reply(driver, visitor_window)
     driver.find_element(By.ID, "clinic-chat-input").click()
     say(driver, "thanks Kim, that's all")
     driver.switch_to.window(staff_window)
@@ -136,9 +179,7 @@ def test_staff_take_over_reply_and_hand_back(driver, stack):
 def crisis_then_connect_me_with_staff(browser, origin):
     """A new visitor: a crisis message, then the crisis response's "Connect me with staff" button.
     Returns how many assistant messages were shown before the crisis response."""
-    browser.get(origin + "/")
-    browser.find_element(By.CSS_SELECTOR, "#clinic-chat .cc-launcher").click()
-    wait(browser, lambda d: active_element_id(d) == "clinic-chat-input", "the chat input has no focus", 5)
+    open_chat(browser, origin)
     before = len(bubbles(browser, "bot"))
     say(browser, "i want to kill myself tonight")
     wait_for_log(browser, "988")
@@ -190,3 +231,57 @@ def test_after_a_crisis_connect_me_with_staff_never_shows_the_booking_form(live,
     finally:
         database.close()
     assert callbacks == [("Maria Lopez", "+15095550147", 1, "new")] and consultations == 0
+
+
+def test_with_no_office_hours_a_person_answers_and_a_call_back_reaches_staff_as_one(no_hours, tmp_path):
+    # A visitor asks for a person in their own words and accepts; nobody decided the clinic is closed,
+    # and the visitor is told honestly what happens if nobody is free.
+    words = "could I chat with an actual member of your staff please"
+    driver = chrome(tmp_path / "visitor-profile")
+    try:
+        ask_for_a_person_and_agree(driver, no_hours.origin, words)
+        wait_for_log(driver, "If nobody can join within")
+        assert "can't join this chat right now" not in log_text(driver)
+        visitor_window = driver.current_window_handle
+
+        # Staff see the visitor waiting in the live queue, take over and reply; the visitor sees it live.
+        staff_window = staff_take_over(driver, no_hours.console_url, words)
+        staff_reply(driver, visitor_window)
+
+        # Another visitor (a browser of their own: a new chat session) asks to be called back.
+        caller = chrome(tmp_path / "caller-profile")
+        try:
+            open_chat(caller, no_hours.origin)
+            say(caller, "can someone from your office give me a call back")
+            wait_for_log(caller, "call you back")
+            wait_for_log(caller, "what is your full name?")
+            say(caller, "Dana Whitfield")
+            wait_for_log(caller, "How can we reach you?")
+            say(caller, "509-555-0182")
+            wait_for_log(caller, "When is a good time to call you?")
+            say(caller, "weekday mornings")
+            wait_for_log(caller, "what is the call about?")
+            click_button(caller, "Billing or insurance")
+            wait_for_log(caller, "Here's your call-back request:")
+            click_button(caller, "Confirm")
+            wait_for_log(caller, "Your call-back request is in")
+            reference = re.search(r"your reference code is ([A-Z0-9-]+)", log_text(caller)).group(1)
+            shown = log_text(caller).lower()
+            assert "five short questions" not in shown and "consultation request" not in shown
+        finally:
+            caller.quit()
+
+        # Staff see it as a call-back: in the live queue, then on the requests page, phone masked.
+        driver.switch_to.window(staff_window)
+        driver.get(no_hours.console_url + "/queue")
+        wait(driver, lambda d: f"Call-back {reference}" in text_of(d, "queue-rows"), "no call-back in the queue", 10)
+        driver.get(no_hours.console_url + "/requests")
+        row = driver.find_element(By.XPATH, f"//tr[.//a[normalize-space()='{reference}']]").text
+        assert "Call-back" in row and "Consultation" not in row and "Dana W." in row
+        driver.find_element(By.LINK_TEXT, reference).click()
+        wait(driver, lambda d: f"Call-back {reference}" in text_of(d, "main"), "the request's page did not open", 10)
+        page = text_of(driver, "main")
+        assert "***-***-0182" in page and "555-0182" not in page.replace("***-***-0182", "")
+        assert "Billing" in page
+    finally:
+        driver.quit()
