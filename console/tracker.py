@@ -17,7 +17,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple
 
 from sqlalchemy import (
     Column,
@@ -559,21 +559,29 @@ class TrackerStore:
         """The crisis messages and check-ins of these conversations (those with none are left out)."""
         ids = sorted(set(conversation_ids))
         histories = {}
-        for start in range(0, len(ids), CHUNK):
+        columns = (E.id, E.sender_id, E.type_name, E.timestamp, E.intent_name, E.action_name,
+                   case((E.type_name == "action", None), else_=E.data).label("data"))
+        for sender, events in self._events_by_conversation(ids, columns, CRISIS_HISTORY_ROWS):
+            history = crisis_history(events)
+            if history.episodes:
+                histories[sender] = history
+        return histories
+
+    def _events_by_conversation(
+        self, conversation_ids: List[str], columns: tuple, condition: Any
+    ) -> Iterator[Tuple[str, list]]:
+        """Each conversation's events matching `condition`, oldest first, as (conversation id, rows),
+        read CHUNK conversations at a time (a database limits the parameters of one query)."""
+        for start in range(0, len(conversation_ids), CHUNK):
             rows = self._rows(
-                select(E.id, E.sender_id, E.type_name, E.timestamp, E.intent_name, E.action_name,
-                       case((E.type_name == "action", None), else_=E.data).label("data"))
-                .where(E.sender_id.in_(ids[start:start + CHUNK]), CRISIS_HISTORY_ROWS)
+                select(*columns)
+                .where(E.sender_id.in_(conversation_ids[start:start + CHUNK]), condition)
                 .order_by(E.sender_id, E.id)
             )
             by_sender: Dict[str, list] = {}
             for row in rows:
                 by_sender.setdefault(row.sender_id, []).append(row)
-            for sender, events in by_sender.items():
-                history = crisis_history(events)
-                if history.episodes:
-                    histories[sender] = history
-        return histories
+            yield from by_sender.items()
 
     def crisis_candidates(self) -> Dict[str, float]:
         """Every conversation with a crisis event, and the time of its latest one (epoch seconds):
@@ -718,18 +726,10 @@ class TrackerStore:
             E.type_name.in_(FORM_STATE_EVENTS + ("user",)),
             and_(E.type_name == "slot", E.action_name.in_((FORM_SLOT, LANGUAGE_SLOT))),
         )
-        for start in range(0, len(senders), CHUNK):
-            rows = self._rows(
-                select(E.id, E.sender_id, E.type_name, E.action_name,
-                       case((E.type_name == "slot", E.data), else_=None).label("data"))
-                .where(E.sender_id.in_(senders[start:start + CHUNK]), context)
-                .order_by(E.sender_id, E.id)
-            )
-            by_sender: Dict[str, list] = {}
-            for row in rows:
-                by_sender.setdefault(row.sender_id, []).append(row)
-            for sender, events in by_sender.items():
-                states.update(message_states(events, wanted[sender]))
+        columns = (E.id, E.sender_id, E.type_name, E.action_name,
+                   case((E.type_name == "slot", E.data), else_=None).label("data"))
+        for sender, events in self._events_by_conversation(senders, columns, context):
+            states.update(message_states(events, wanted[sender]))
         return states
 
     def language_at(self, message: Message) -> str:
