@@ -1,9 +1,20 @@
-"""The benchmark's own code, small: the load generator against the live stack, and the baselines."""
+"""The benchmark's own code, small: the load generator against the live stack, the baselines, and
+the report a run writes (both languages side by side, history.csv kept readable across versions)."""
+import csv
+import re
+
 import numpy as np
 import pytest
 
-from bench.baselines import CachingMiniLMEncoder, MiniLMRetriever, TfidfRetriever, lowest_safe_threshold
-from bench.load import run_level
+from bench import LANGUAGES
+from bench.baselines import (
+    CachingMiniLMEncoder,
+    MiniLMRetriever,
+    TfidfRetriever,
+    UseRetriever,
+    lowest_safe_threshold,
+)
+from bench.load import LevelResult, run_level
 
 EXAMPLES = [
     ("how much does an infusion cost", "faq/cost"),
@@ -15,17 +26,21 @@ EXAMPLES = [
 
 @pytest.mark.parametrize("channel", ["rest", "socketio"])
 async def test_two_visitors_without_think_time_get_every_reply(live_assistant, channel):
-    result = await run_level(
-        live_assistant, channel, visitors=2, think_seconds=0.0, max_seconds=45, max_conversations=2
-    )
+    result = await run_level(live_assistant, channel, visitors=2, think_seconds=0.0, max_seconds=45, max_conversations=2)
 
     assert result.error_count == 0, result.errors
     # A visit stops at its first message without a reply, so two confirmed bookings mean every message got one.
     assert (result.conversations_started, result.bookings_confirmed) == (2, 2)
     assert len(result.latencies) >= 2 * 11  # greeting, at least 3 questions, 7 booking steps
+    # Every other visitor is Spanish: one whole visit, booking included, in each language.
+    assert {language: len(latencies) >= 11 for language, latencies in result.language_latencies.items()} == {
+        "en": True, "es": True
+    }
 
 
-@pytest.mark.parametrize("make_retriever", [TfidfRetriever, lambda: MiniLMRetriever(CachingMiniLMEncoder())])
+@pytest.mark.parametrize(
+    "make_retriever", [TfidfRetriever, lambda: MiniLMRetriever(CachingMiniLMEncoder()), UseRetriever]
+)
 def test_a_query_identical_to_a_training_example_retrieves_it(make_retriever):
     retriever = make_retriever().fit(EXAMPLES)
     top1, final = retriever.predict([text for text, _ in EXAMPLES])
@@ -38,3 +53,101 @@ def test_the_threshold_is_the_lowest_that_keeps_wrong_answers_within_budget():
     similarity = np.array([0.9, 0.5, 0.2])
     assert lowest_safe_threshold(similarity, np.array([True, False, True])) == 0.51
     assert lowest_safe_threshold(similarity, np.array([True, True, True])) == 0.0
+
+
+def language_figures(right_answers: int, false_crisis: int):
+    """bench.quality's figures for every system on 10 FAQ questions and 10 other messages (20 ordinary
+    ones: no crisis message among them)."""
+    from bench.quality import PIPELINE, figures
+
+    faq = [(f"question {i}", "faq/cost") for i in range(10)]
+    ordinary = [(f"message {i}", "greet") for i in range(10)]
+    final = {text: gold if i < right_answers else "nlu_fallback" for i, (text, gold) in enumerate(faq)}
+    final.update({text: "crisis" if i < false_crisis else gold for i, (text, gold) in enumerate(ordinary)})
+    top1 = {text: gold for text, gold in faq + ordinary}
+    result = figures((top1, final), faq + ordinary, {"crisis": [], "not_crisis": []})
+    return {name: result for name in (PIPELINE, TfidfRetriever.name, MiniLMRetriever.name, UseRetriever.name)}
+
+
+def quick_results(timestamp="2026-01-01 00:00 UTC"):
+    """A run's results as --quick gathers them, with figures that tell the languages apart."""
+    from bench.report import Results
+
+    level = LevelResult("rest", 10, 1.0, seconds=10.0)
+    level.language_latencies = {"en": [0.100] * 20, "es": [0.300] * 20}
+    level.latencies = level.language_latencies["en"] + level.language_latencies["es"]
+    level.peak_rss_kb = {"Rasa server": 1024, "action server": 1024}
+    heldout = {"en": language_figures(10, 0), "es": language_figures(8, 1)}  # Spanish: 80% right, 1 false crisis
+    cross_validation = {"en": language_figures(9, 0), "es": language_figures(7, 0)}
+    return Results(
+        timestamp=timestamp, commit="abc1234", heldout=heldout, thresholds={}, cross_validation=cross_validation,
+        folds=2, levels=[level], level_seconds=5, level_conversations=10, breakdown={}, profile=None,
+        model_path="models/model.tar.gz", model_bytes=1, training_seconds=None,
+    )
+
+
+def section(report: str, heading: str) -> str:
+    start = report.index(heading)
+    end = report.find("\n#", start + len(heading))
+    return report[start : end if end != -1 else None]
+
+
+def test_the_report_shows_spanish_beside_english(tmp_path):
+    from bench import report
+
+    text = report.write(quick_results(), tmp_path).read_text()
+
+    # Targets: the Spanish ones, measured on the Spanish held-out set, and missed here.
+    targets = section(text, "## Targets")
+    assert "| Spanish FAQ right answers on held-out >= 92% | 80.0% | **missed** |" in targets
+    assert "| no Spanish false crisis response on held-out | 1 of 20 ordinary messages | **missed** |" in targets
+    assert "| English FAQ top-1 accuracy on held-out >= 95% | 100.0% | met |" in targets
+
+    # Held-out quality: one table per language, each with every system's column.
+    for heading, right in (("### Held out, English (tests/heldout/, tests/crisis/", "100.0%"),
+                           ("### Held out, Spanish (tests/heldout_es/", "80.0%")):
+        table = section(text, heading)
+        assert "multilingual USE embeddings, nearest neighbour" in table.splitlines()[2]
+        assert f"| FAQ questions: right answer given | {right} | {right} | {right} | {right} |" in table
+    spanish = section(text, "### Held out, Spanish")
+    assert "| ordinary messages: false crisis response | 5.0% |" in spanish
+    assert "| crisis recall | n/a |" in spanish  # no crisis messages in the Spanish files
+    assert "MiniLM is an English-only model" in text
+
+    # Cross-validation split by language.
+    assert "| FAQ questions: right answer given | 70.0% |" in section(text, "#### Spanish training examples")
+    assert "| FAQ questions: right answer given | 90.0% |" in section(text, "#### English training examples")
+
+    # Serving: the totals, and p50 / p95 per language.
+    serving = section(text, "## Serving")
+    header = next(line for line in serving.splitlines() if line.startswith("| channel"))
+    assert re.search(r"\| p50 ms \| p95 ms \| p99 ms \| English p50 / p95 ms \| Spanish p50 / p95 ms \|", header)
+    row = next(line for line in serving.splitlines() if line.startswith("| rest | 10 |"))
+    assert "| 40 | 4.0 | 200 | 300 | 300 | 100 / 100 | 300 / 300 |" in row
+
+    for language in LANGUAGES:
+        for kind in ("heldout", "cv"):
+            assert (tmp_path / "benchmarks" / f"quality_{kind}_{language}.png").stat().st_size > 0
+
+
+def test_history_gains_the_spanish_columns_and_keeps_older_rows(tmp_path):
+    from bench import report
+
+    history = tmp_path / "benchmarks" / "history.csv"
+    history.parent.mkdir()
+    older_fields = report.HISTORY_FIELDS[: report.HISTORY_FIELDS.index("run_minutes") + 1]
+    with history.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=older_fields)
+        writer.writeheader()
+        writer.writerow({name: "1" for name in older_fields} | {"timestamp": "older run"})
+
+    report.write(quick_results("first run"), tmp_path)
+    report.write(quick_results("second run"), tmp_path)
+
+    with history.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["timestamp"] for row in rows] == ["older run", "first run", "second run"]
+    assert list(rows[0]) == report.HISTORY_FIELDS  # the new columns at the end
+    assert (rows[0]["faq_top1"], rows[0]["es_faq_right"]) == ("1", "")
+    assert (rows[2]["es_faq_right"], rows[2]["es_crisis_false_positives"]) == ("0.8", "0.05")
+    assert (rows[2]["rest_p95_ms_10_think"], rows[2]["rest_p95_ms_10_think_es"]) == ("300", "300")
