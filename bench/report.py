@@ -260,7 +260,7 @@ def plot_quality(figures: Dict[str, Dict], title: str, path: Path) -> None:
     for index, system in enumerate(systems):
         values = [figures[system][key] * 100 if figures[system][count] else np.nan for key, _, count in rows]
         bars = ax.barh(positions + index * width, values, width, label=system)
-        ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=2)
+        ax.bar_label(bars, labels=["n/a" if np.isnan(v) else f"{v:.0f}" for v in values], fontsize=7, padding=2)
     ax.set_yticks(positions + width * (len(systems) - 1) / 2)
     ax.set_yticklabels([label for _, label, _ in rows])
     ax.invert_yaxis()
