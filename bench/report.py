@@ -164,7 +164,10 @@ def levels_table(results: Results) -> str:
     ]
     for r in results.levels:
         errors = ", ".join(f"{count} {kind}" for kind, count in r.errors.items()) or "0"
-        per_language = " | ".join(f"{r.latency_ms(50, code):.0f} / {r.latency_ms(95, code):.0f}" for code in LANGUAGES)
+        per_language = " | ".join(
+            f"{r.latency_ms(50, code):.0f} / {r.latency_ms(95, code):.0f}" if r.language_latencies[code] else "none"
+            for code in LANGUAGES
+        )
         lines.append(
             f"| {r.channel} | {r.visitors} | {r.think_seconds:g} s | {len(r.latencies)} | "
             f"{r.messages_per_second:.1f} | "
