@@ -26,7 +26,9 @@ EXAMPLES = [
 
 @pytest.mark.parametrize("channel", ["rest", "socketio"])
 async def test_two_visitors_without_think_time_get_every_reply(live_assistant, channel):
-    result = await run_level(live_assistant, channel, visitors=2, think_seconds=0.0, max_seconds=45, max_conversations=2)
+    result = await run_level(
+        live_assistant, channel, visitors=2, think_seconds=0.0, max_seconds=45, max_conversations=2
+    )
 
     assert result.error_count == 0, result.errors
     # A visit stops at its first message without a reply, so two confirmed bookings mean every message got one.
