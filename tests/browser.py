@@ -94,8 +94,21 @@ def demo_page_stack(data_dir: Path, extra_env: Optional[Dict[str, str]] = None) 
         assistant.stop()
 
 
+def open_as_new_visitor(driver, url: str) -> None:
+    """Opens `url` with no stored conversation. The page is left first: a widget still running could
+    save its conversation again after the storage is cleared (a reply arriving in between)."""
+    driver.get("about:blank")
+    origin = "/".join(url.split("/")[:3])
+    driver.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "local_storage"})
+    driver.get(url)
+
+
 def wait(driver, condition, message, seconds=ANSWER_SECONDS):
-    return WebDriverWait(driver, seconds, poll_frequency=0.2).until(lambda d: condition(d), message)
+    """Polls `condition` until it holds. An element that the widget re-drew while the condition read
+    it (a language change re-renders the log) is stale: that poll counts as not yet."""
+    return WebDriverWait(
+        driver, seconds, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(lambda d: condition(d), message)
 
 
 def log_text(driver) -> str:
@@ -107,7 +120,15 @@ def wait_for_log(driver, text: str) -> None:
 
 
 def bubbles(driver, who: str):
-    return [node.text for node in driver.find_elements(By.CSS_SELECTOR, f"#clinic-chat-log .cc-msg-{who} .cc-bubble")]
+    """The texts of the visitor's ("user") or the assistant's ("bot") messages, read again if the
+    widget re-drew them while they were being read."""
+    for _ in range(10):
+        nodes = driver.find_elements(By.CSS_SELECTOR, f"#clinic-chat-log .cc-msg-{who} .cc-bubble")
+        try:
+            return [node.text for node in nodes]
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    raise AssertionError(f"the chat's {who} messages kept being re-drawn")
 
 
 def active_element_id(driver) -> str:

@@ -65,3 +65,26 @@ def live_assistant(tmp_path_factory):
     assistant = start(tmp_path_factory.mktemp("live"))
     yield assistant
     assistant.stop()
+
+
+# ---- browser tests (tests/browser.py): each test module gets its own Chromium and demo-page stack
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """A Chromium of the test module's own."""
+    from tests.browser import chrome
+
+    driver = chrome(tmp_path_factory.mktemp("chromium-profile"))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def web_stack(tmp_path_factory):
+    """The widget built, an assistant that accepts the demo pages' origin, and the pages served:
+    (origin, assistant)."""
+    from tests.browser import demo_page_stack
+
+    with demo_page_stack(tmp_path_factory.mktemp("webchat")) as stack:
+        yield stack

@@ -14,23 +14,9 @@ Needs Debian's chromium and chromium-driver and selenium in the venv (see tests/
 import pytest
 
 from tests.accessibility import assert_accessible
-from tests.browser import By, Keys, active_element_id, chrome, demo_page_stack, press, say, wait
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = chrome(tmp_path_factory.mktemp("chromium-profile"))
-    yield driver
-    driver.quit()
-
+from tests.browser import By, Keys, active_element_id, open_as_new_visitor, press, say, wait
 
 # ---------------------------------------------------------------- the chat widget
-
-
-@pytest.fixture(scope="module")
-def web_stack(tmp_path_factory):
-    with demo_page_stack(tmp_path_factory.mktemp("a11y-webchat")) as stack:
-        yield stack
 
 
 def enabled_reply_buttons(driver):
@@ -39,9 +25,7 @@ def enabled_reply_buttons(driver):
 
 
 def open_chat(driver, origin: str, path: str) -> None:
-    driver.get(origin + path)
-    driver.execute_script("localStorage.clear()")  # a conversation of its own
-    driver.get(origin + path)
+    open_as_new_visitor(driver, origin + path)  # a conversation of its own
     launcher = driver.find_element(By.CSS_SELECTOR, "#clinic-chat .cc-launcher")
     wait(driver, lambda d: launcher.text.strip(), "the chat button has no text", 5)
     assert_accessible(driver, f"{path} with the chat closed")

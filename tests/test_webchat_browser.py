@@ -20,8 +20,6 @@ from tests.browser import (
     active_element_id,
     assert_no_alert,
     bubbles,
-    chrome,
-    demo_page_stack,
     log_text,
     press,
     say,
@@ -38,20 +36,6 @@ XSS = "<script>alert(1)</script>"
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = chrome(tmp_path_factory.mktemp("chromium-profile"))
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
-def web_stack(tmp_path_factory):
-    """Builds the widget, starts an assistant that accepts the demo page's origin, serves the page."""
-    with demo_page_stack(tmp_path_factory.mktemp("webchat")) as stack:
-        yield stack
 
 
 # ---------------------------------------------------------------- helpers

@@ -7,7 +7,7 @@ demo pages: / (English) and /es.html (<html lang="es">).
 """
 import pytest
 
-from tests.browser import By, bubbles, chrome, click_button, demo_page_stack, log_text, say, wait, wait_for_log
+from tests.browser import By, bubbles, click_button, log_text, open_as_new_visitor, say, wait, wait_for_log
 
 SPANISH_DISCLAIMER = (
     "Asistente automático: no da consejos médicos y nadie vigila este chat para emergencias. "
@@ -20,26 +20,6 @@ ENGLISH_DISCLAIMER = (
 SPANISH_OPENING = "¡Hola! Soy el asistente virtual de la clínica."
 ENGLISH_OPENING = "Hi! I'm the clinic's virtual assistant."
 SPANISH_QUESTION = "hola, cuanto cuesta el tratamiento?"
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = chrome(tmp_path_factory.mktemp("chromium-profile"))
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
-def web_stack(tmp_path_factory):
-    with demo_page_stack(tmp_path_factory.mktemp("webchat-es")) as stack:
-        yield stack
-
-
-def fresh_page(driver, url: str) -> None:
-    """Opens `url` as a first-time visitor (no stored conversation)."""
-    driver.get(url)
-    driver.execute_script("localStorage.clear(); sessionStorage.clear();")
-    driver.get(url)
 
 
 def widget(driver, selector: str):
@@ -91,7 +71,7 @@ def crisis_links(driver, selector: str):
 def test_a_spanish_page_shows_the_widget_in_spanish_before_any_message(browser, web_stack):
     driver = browser
     origin, _ = web_stack
-    fresh_page(driver, origin + "/es.html")
+    open_as_new_visitor(driver, origin + "/es.html")
     assert widget(driver, ".cc-launcher-text").text == "Escríbanos"
     open_chat(driver)
     assert widget_texts(driver) == SPANISH_TEXTS
@@ -104,7 +84,7 @@ def test_a_spanish_page_shows_the_widget_in_spanish_before_any_message(browser, 
     assert (lang, prefix) == ("es", "El asistente dijo:") and text.startswith(SPANISH_OPENING)
 
     # The same browser on the English page, still without a conversation: English.
-    fresh_page(driver, origin + "/")
+    open_as_new_visitor(driver, origin + "/")
     assert widget(driver, ".cc-launcher-text").text == "Chat with us"
     open_chat(driver)
     assert widget_texts(driver) == ENGLISH_TEXTS
@@ -116,7 +96,7 @@ def test_a_spanish_page_shows_the_widget_in_spanish_before_any_message(browser, 
 def test_the_widget_follows_the_conversation_into_spanish_and_back(browser, web_stack):
     driver = browser
     origin, _ = web_stack
-    fresh_page(driver, origin + "/")
+    open_as_new_visitor(driver, origin + "/")
     open_chat(driver)
     assert widget_texts(driver) == ENGLISH_TEXTS
 
@@ -131,7 +111,9 @@ def test_the_widget_follows_the_conversation_into_spanish_and_back(browser, web_
     assert {prefix for _, prefix, _ in bot} == {"El asistente dijo:"}
     assert messages(driver, "user")[0][1] == "You said:", "written while the widget was English, it stays so"
 
-    # A reload keeps the language, the messages' languages and the conversation.
+    # A reload keeps the language, the messages' languages and the conversation (a reply can come
+    # as several messages: all of them first).
+    bot_replies_settled(driver, 1, SPANISH_QUESTION)
     before = messages(driver, "bot")
     driver.refresh()
     assert widget(driver, ".cc-launcher-text").text == "Escríbanos"
@@ -184,15 +166,7 @@ def first_reply(driver, text: str):
     """Says `text` in a fresh chat; the assistant's messages after the opening one, once they stop coming."""
     open_chat(driver)
     say(driver, text)
-    wait(driver, lambda d: len(bubbles(d, "bot")) > 1, f"no reply to {text!r}")
-    settled = []
-
-    def stable(d) -> bool:
-        settled.append(len(bubbles(d, "bot")))
-        return len(settled) > 5 and len(set(settled[-5:])) == 1  # the same for a second
-
-    wait(driver, stable, "the reply never settled", 15)
-    return bubbles(driver, "bot")[1:]
+    return bot_replies_settled(driver, 1, text)
 
 
 @pytest.mark.parametrize("page, language", [("/es.html", "es"), ("/", "en")])
@@ -201,7 +175,7 @@ def test_the_first_reply_to_hi_is_in_the_pages_language(browser, web_stack, page
     Spanish page is answered in Spanish, on the English page in English."""
     driver = browser
     origin, _ = web_stack
-    fresh_page(driver, origin + page)
+    open_as_new_visitor(driver, origin + page)
     replies = first_reply(driver, "hi")
     read = languages_read(driver, replies)
     assert read[0] == language, f"the first reply is not {language}: {replies[0]!r}"
@@ -301,7 +275,7 @@ class Visitor:
 def test_a_spanish_speaking_visitor_asks_books_and_reaches_a_person_in_spanish(browser, web_stack):
     driver = browser
     origin, _ = web_stack
-    fresh_page(driver, origin + "/es.html")
+    open_as_new_visitor(driver, origin + "/es.html")
     open_chat(driver)
     visitor = Visitor(driver, "es")
 
@@ -342,7 +316,7 @@ def test_a_spanish_speaking_visitor_asks_books_and_reaches_a_person_in_spanish(b
 def test_a_visitor_who_switches_to_english_is_followed(browser, web_stack):
     driver = browser
     origin, _ = web_stack
-    fresh_page(driver, origin + "/es.html")
+    open_as_new_visitor(driver, origin + "/es.html")
     open_chat(driver)
     spanish = Visitor(driver, "es")
     spanish.says("hola, buenas tardes")
