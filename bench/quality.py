@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+import yaml
 from sklearn.metrics import f1_score
 
 from bench import HELDOUT_DIRS, LANGUAGES, PROJECT_DIR, language_of_file
@@ -38,7 +39,7 @@ from scripts.evaluate_nlu import (
     read_nlu_examples,
     top1_label,
 )
-from scripts.tune_thresholds import folds, write_nlu
+from scripts.tune_thresholds import folds
 
 PIPELINE = "NLU pipeline (config.yml)"
 Example = Tuple[str, str]
@@ -46,6 +47,15 @@ Labels = Tuple[Dict[str, str], Dict[str, str]]  # ({text: top-1 label}, {text: l
 NO_CRISIS_SET: Dict[str, List[str]] = {"crisis": [], "not_crisis": []}
 CRISIS_SET_LANGUAGE = "en"  # tests/crisis/ is counted with this language's held-out set
 
+
+
+def write_nlu(examples: List[Example], path: Path) -> None:
+    """Training examples as a Rasa NLU file, for training a fold's model."""
+    by_label: Dict[str, List[str]] = defaultdict(list)
+    for text, label in examples:
+        by_label[label].append(text)
+    blocks = [{"intent": label, "examples": "".join(f"- {t}\n" for t in texts)} for label, texts in by_label.items()]
+    path.write_text(yaml.safe_dump({"version": "3.1", "nlu": blocks}, sort_keys=False, allow_unicode=True))
 
 def training_examples(per_label: Optional[int] = None) -> Dict[Example, str]:
     """The NLU examples under data/, each with its language; with `per_label`, only the first that
