@@ -303,8 +303,14 @@ async def test_a_widget_over_the_ip_limit_is_told_so_with_the_crisis_line(domain
         )
         try:
             await client.emit("user_uttered", {"message": "first", "session_id": session_id})  # the 2nd request
-            await client.emit("user_uttered", {"message": "second", "session_id": session_id})  # the 3rd: refused
+            # The 3rd is refused, in the language the widget gives (a Spanish page), else in both.
+            spanish_page = {"page_language": "es", "chat_language": "es"}
+            await client.emit("user_uttered", {"message": "otra", "session_id": session_id, "metadata": spanish_page})
             refusal = await asyncio.wait_for(bot_messages.get(), timeout=10)
+            assert refusal["text"] == refusal_in(TOO_MANY_FROM_THIS_ADDRESS, "es")
+            await client.emit("user_uttered", {"message": "second", "session_id": session_id})
+            refusal = await asyncio.wait_for(bot_messages.get(), timeout=10)
+            assert refusal["text"] == refusal_in(TOO_MANY_FROM_THIS_ADDRESS, None)
             assert carries_the_crisis_line(refusal["text"])
 
             refused_connection: "asyncio.Future[Any]" = asyncio.get_running_loop().create_future()

@@ -1,13 +1,9 @@
 """Refusals the server itself sends (too fast, too long, too many from one network, service down) are
 in the visitor's language: as the website widget tells it with the message (metadata chat_language /
 page_language), else the stored conversation's; in both languages while it is not known."""
-import asyncio
-import uuid
 from types import SimpleNamespace
-from typing import Dict
 
 import pytest
-import socketio
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore, LockError
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
@@ -15,8 +11,6 @@ from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.events import SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from channels import socketio as socketio_channel
-from channels.socketio import OriginCheckedSocketIOInput
 from rasa_server import message_guard
 from rasa_server.rate_limit import SlidingWindowLimiter
 from rasa_server.refusals import (
@@ -25,7 +19,6 @@ from rasa_server.refusals import (
     metadata_language,
     refusal_in,
 )
-from tests.test_channel_input import RecordingAgent, webhook_server
 
 SPANISH_PAGE = {"page_language": "es", "chat_language": "es"}
 ENGLISH_PAGE = {"page_language": "en", "chat_language": "en"}
@@ -142,38 +135,3 @@ async def test_the_conversation_wins_over_the_stored_language_only_through_the_w
     reply = await refused(domain, "too long", {"page_language": "es", "chat_language": "en"},
                           stored_language="en", monkeypatch=monkeypatch)
     assert "longer than I can read" in reply and reply.endswith(crisis_line("en"))
-
-
-@pytest.fixture
-def two_requests_per_ip(monkeypatch) -> None:
-    limiter = SlidingWindowLimiter(2)
-    monkeypatch.setattr(socketio_channel, "ip_limiter", lambda: limiter)
-
-
-async def test_the_widgets_network_refusal_follows_its_language(domain, two_requests_per_ip):
-    channel = OriginCheckedSocketIOInput.from_credentials({
-        "user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True,
-        "allowed_origins": "http://localhost:8080",
-    })
-    agent = RecordingAgent(domain)
-    session_id = uuid.uuid4().hex
-    async with webhook_server(channel, agent) as url:
-        server_url = url.split("/webhooks/")[0]
-        channel.sio.eio.ping_interval, channel.sio.eio.ping_timeout = 1, 1
-        client = socketio.AsyncClient(reconnection=False)
-        bot_messages: "asyncio.Queue[Dict]" = asyncio.Queue()
-        client.on("bot_uttered", bot_messages.put_nowait)
-        await client.connect(
-            server_url, headers={"Origin": "http://localhost:8080"}, transports=["polling"], wait_timeout=10
-        )
-        try:
-            await client.emit("user_uttered", {"message": "hola", "session_id": session_id, "metadata": SPANISH_PAGE})
-            await client.emit("user_uttered", {"message": "otra", "session_id": session_id, "metadata": SPANISH_PAGE})
-            spanish = (await asyncio.wait_for(bot_messages.get(), timeout=10))["text"]
-            assert spanish == refusal_in(TOO_MANY_FROM_THIS_ADDRESS, "es")
-            await client.emit("user_uttered", {"message": "hi", "session_id": session_id, "metadata": ENGLISH_PAGE})
-            unknown = (await asyncio.wait_for(bot_messages.get(), timeout=10))["text"]
-            assert unknown == refusal_in(TOO_MANY_FROM_THIS_ADDRESS, None)
-        finally:
-            await client.disconnect()
-    assert [message.text for message in agent.processed] == ["hola"]
