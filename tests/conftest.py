@@ -15,6 +15,9 @@ from rasa.shared.importers.importer import TrainingDataImporter  # noqa: E402
 from rasa_sdk import Tracker  # noqa: E402
 from rasa_sdk.executor import CollectingDispatcher  # noqa: E402
 
+from clinic import storage  # noqa: E402
+from clinic.notifier import LogNotifier  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def domain() -> Domain:
@@ -88,3 +91,12 @@ def web_stack(tmp_path_factory):
 
     with demo_page_stack(tmp_path_factory.mktemp("webchat")) as stack:
         yield stack
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """The request store the actions use, on an empty SQLite database of the test's own."""
+    request_store = storage.RequestStore(f"sqlite:///{tmp_path / 'clinic.db'}", tmp_path / "spool.jsonl", LogNotifier())
+    monkeypatch.setattr(storage, "_store", request_store)
+    yield request_store
+    request_store.close()

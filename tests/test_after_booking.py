@@ -24,28 +24,10 @@ from clinic import storage
 from clinic.notifier import LogNotifier
 from clinic.storage import RequestStore
 from rasa_server.nlg import FirstMatchResponseGenerator
+from tests.bookings import FILLED
 
-FILLED = {
-    "full_name": "Maria Lopez",
-    "contact": "+15095550147",
-    "phone": "+15095550147",
-    "email": None,
-    "preferred_times": "weekday mornings",
-    "preferred_times_parsed": [{"days": ["mon", "tue", "wed", "thu", "fri"], "part_of_day": "morning"}],
-    "help_with": "anxiety",
-    "consent_to_contact": True,
-    "booking_id": "b1",
-}
 PROFILE_SET = {"clinic_response_time": "within one business day", "clinic_phone": "(509) 555-0100"}
 PROFILE_UNSET = {"clinic_response_time": None, "clinic_phone": None}
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    request_store = RequestStore(f"sqlite:///{tmp_path / 'clinic.db'}", tmp_path / "spool.jsonl", LogNotifier())
-    monkeypatch.setattr(storage, "_store", request_store)
-    yield request_store
-    request_store.close()
 
 
 def slots_after(events):

@@ -13,26 +13,7 @@ from actions.booking import (
 from clinic import storage
 from clinic.notifier import LogNotifier
 from clinic.storage import RequestStore
-
-FILLED = {
-    "full_name": "Maria Lopez",
-    "contact": "+15095550147",
-    "phone": "+15095550147",
-    "email": None,
-    "preferred_times": "weekday mornings",
-    "preferred_times_parsed": [{"days": ["mon", "tue", "wed", "thu", "fri"], "part_of_day": "morning"}],
-    "help_with": "anxiety",
-    "consent_to_contact": True,
-    "booking_id": "b1",
-}
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    request_store = RequestStore(f"sqlite:///{tmp_path / 'clinic.db'}", tmp_path / "spool.jsonl", LogNotifier())
-    monkeypatch.setattr(storage, "_store", request_store)
-    yield request_store
-    request_store.close()
+from tests.bookings import FILLED
 
 
 async def validate(make_tracker, domain, slot, value, slots=None):
