@@ -2,9 +2,9 @@
 
 The NLU pipeline turns a low-confidence message into `nlu_fallback` (FallbackClassifier for the
 intent, FaqConfidenceGate for the FAQ answer). This action then offers the likeliest FAQ topics
-as buttons, plus a way to a person. In a Spanish conversation the buttons are in Spanish, and a
-topic button sends the topic's Spanish question (clinic/faq_topics.yml), so that the conversation
-stays in Spanish.
+as buttons, plus a way to a person; the topic of the previous answer comes first (actions/follow_up.py).
+In a Spanish conversation the buttons are in Spanish, and a topic button sends the topic's Spanish
+question (clinic/faq_topics.yml), so that the conversation stays in Spanish.
 """
 from typing import Any, Dict, List, Optional, Text
 
@@ -12,8 +12,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.follow_up import topic_in_play
 from actions.language import visitor_language
-from clinic.faq_topics import FAQ_TOPICS
+from clinic.faq_topics import FAQ_FOLLOW_UPS, FAQ_TOPICS
 
 MAX_SUGGESTIONS = 3
 # Topics the selector gives less than this are not worth offering as a button.
@@ -78,6 +79,23 @@ def suggestion_buttons(parse_data: Dict[str, Any], language: Optional[str] = Non
     return buttons[:MAX_SUGGESTIONS]
 
 
+def likely_follow_up(parse_data: Dict[str, Any]) -> bool:
+    """Whether a follow-up question ("and how long?") is among the two likeliest intents."""
+    ranking = parse_data.get("intent_ranking") or []
+    intents = [item.get("name") for item in ranking if item.get("name") != "nlu_fallback"]
+    return any(name in FAQ_FOLLOW_UPS for name in intents[:2])
+
+
+def with_topic_in_play_first(
+    buttons: List[Dict[str, str]], topic: Optional[str], language: Optional[str]
+) -> List[Dict[str, str]]:
+    """The topic of the previous answer first: an unclear short question most likely leans on it."""
+    if not topic:
+        return buttons
+    first = topic_button(topic, language)
+    return ([first] + [button for button in buttons if button != first])[:MAX_SUGGESTIONS]
+
+
 class ActionClarify(Action):
     def name(self) -> Text:
         return "action_clarify"
@@ -90,6 +108,8 @@ class ActionClarify(Action):
             return [SlotSet("handoff_reason", "clarification_failed"), FollowupAction("action_offer_handoff")]
         language = visitor_language(tracker)
         suggestions = suggestion_buttons(tracker.latest_message, language)
+        if suggestions or likely_follow_up(tracker.latest_message):
+            suggestions = with_topic_in_play_first(suggestions, topic_in_play(tracker), language)
         if suggestions:
             dispatcher.utter_message(response="utter_clarify", buttons=suggestions + [talk_to_person(language)])
         else:

@@ -2,7 +2,8 @@
 
 Accepted, each checked here rather than assumed:
   - "utterance ... is not used in any story or rule" for a response that a custom action sends
-    (the name appears in the actions package), that the Rasa server sends itself when something
+    (the name appears in the actions package or in the follow-up table clinic/faq_follow_ups.yml,
+    which action_answer_follow_up sends from), that the Rasa server sends itself when something
     fails (rasa_server/), or that a form asks with (utter_ask_<required slot>, or the form's own
     utter_ask_<form>_<required slot>);
   - "duplicated intents ... faq": Rasa re-adds each retrieval intent from the NLU data to the domain,
@@ -32,6 +33,8 @@ def responses_used_outside_stories() -> set:
     names = set()
     for source in [*(PROJECT_DIR / "actions").rglob("*.py"), *(PROJECT_DIR / "rasa_server").rglob("*.py")]:
         names.update(re.findall(r"[\"'](utter_[\w/]+)[\"']", source.read_text(encoding="utf-8")))
+    follow_ups = (PROJECT_DIR / "clinic" / "faq_follow_ups.yml").read_text(encoding="utf-8")
+    names.update(re.findall(r"\b(utter_\w+)", follow_ups))
     domain = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
     for form_name, form in (domain.get("forms") or {}).items():
         for slot in form.get("required_slots", []):
