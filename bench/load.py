@@ -8,6 +8,9 @@ spent. A message's round trip runs from sending it until the last reply has arri
 response, or for socket.io the acknowledgement the server sends after its last `bot_uttered`.
 Timeouts, refused connections, HTTP errors, messages without a reply and bookings that end without
 a reference code all count as errors.
+
+What visitors say is a `Visits` object: `ClinicVisits` (above) by default; bench/stock_bot.py has the
+stock `rasa init` bot's own (greetings and moods), driven by the same levels and load generator.
 """
 import asyncio
 import itertools
@@ -18,7 +21,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Protocol, Sequence
 
 import aiohttp
 import numpy as np
@@ -40,9 +43,9 @@ def faq_questions(language: str = "en") -> List[str]:
     return [text for text, label in heldout_examples(HELDOUT_DIRS[language]) if label.startswith("faq/")]
 
 
-def visitor_language(number: int) -> str:
+def visitor_language(number: int, languages: Sequence[str] = tuple(LANGUAGES)) -> str:
     """Visitors take the languages in turn: every other one is Spanish."""
-    return list(LANGUAGES)[number % len(LANGUAGES)]
+    return languages[number % len(languages)]
 
 
 def visitor_script(rng: random.Random, questions: List[str], number: int, language: str = "en") -> List[str]:
@@ -58,6 +61,36 @@ def visitor_script(rng: random.Random, questions: List[str], number: int, langua
         "/affirm",  # consent to be contacted
         "/affirm",  # confirm the summary
     ]
+
+
+class Visits(Protocol):
+    """What one bot's visitors say, and how a whole visit is known to have reached its end."""
+
+    languages: Sequence[str]  # visitors take them in turn
+    unfinished: str  # the error counted when a visit's last replies do not show its end
+
+    def script(self, rng: random.Random, number: int, language: str) -> List[str]:
+        """Visitor number `number`'s messages, in order."""
+
+    def finished(self, last_replies: str) -> bool:
+        """Whether the text of the last message's replies shows the visit's end."""
+
+
+class ClinicVisits:
+    """This assistant's visitors: a greeting, held-out FAQ questions, a booking confirmed."""
+
+    languages = tuple(LANGUAGES)
+    unfinished = "booking not confirmed"
+
+    def __init__(self) -> None:
+        self.questions = {language: faq_questions(language) for language in self.languages}
+
+    def script(self, rng: random.Random, number: int, language: str) -> List[str]:
+        return visitor_script(rng, self.questions[language], number, language)
+
+    @staticmethod
+    def finished(last_replies: str) -> bool:
+        return bool(REFERENCE_CODE.search(last_replies))
 
 
 class RestVisitor:
@@ -159,14 +192,15 @@ class LevelResult:
 
 
 async def converse(
-    visitor, script: List[str], think_seconds: float, deadline: float, result: LevelResult, language: str = "en"
+    visitor, script: List[str], think_seconds: float, deadline: float, result: LevelResult, language: str = "en",
+    visits: Optional[Visits] = None,
 ) -> None:
     """One visitor's conversation; it stops at the first error or when the level's time is up."""
     result.conversations_started += 1
     try:
         try:
             await visitor.open()
-            await talk(visitor, script, think_seconds, deadline, result, language)
+            await talk(visitor, script, think_seconds, deadline, result, language, visits)
         finally:
             await visitor.close()
     except Exception as error:  # every failure is counted, none stops the level
@@ -174,7 +208,8 @@ async def converse(
 
 
 async def talk(
-    visitor, script: List[str], think_seconds: float, deadline: float, result: LevelResult, language: str
+    visitor, script: List[str], think_seconds: float, deadline: float, result: LevelResult, language: str,
+    visits: Optional[Visits] = None,
 ) -> None:
     for index, text in enumerate(script):
         if index and think_seconds:
@@ -188,18 +223,19 @@ async def talk(
             return
         result.latencies.append(time.perf_counter() - started)
         result.language_latencies[language].append(result.latencies[-1])
-    if REFERENCE_CODE.search(" ".join(reply.get("text", "") for reply in replies)):
-        result.bookings_confirmed += 1
+    ending = visits or ClinicVisits  # (finished and unfinished need no instance)
+    if ending.finished(" ".join(reply.get("text") or "" for reply in replies)):
+        result.bookings_confirmed += 1  # for another bot's visitors: visits that reached their end
     else:
-        result.errors["booking not confirmed"] += 1
+        result.errors[ending.unfinished] += 1
 
 
 async def run_level(
     assistant: LiveAssistant, channel: str, visitors: int, think_seconds: float,
-    max_seconds: float, max_conversations: int, seed: int = 0,
+    max_seconds: float, max_conversations: int, seed: int = 0, visits: Optional[Visits] = None,
 ) -> LevelResult:
     result = LevelResult(channel, visitors, think_seconds)
-    questions = {language: faq_questions(language) for language in LANGUAGES}
+    visits = visits or ClinicVisits()
     rng, numbers = random.Random(seed), itertools.count()
     run_id = f"{channel}-{visitors}-{think_seconds:g}-{int(time.time() * 1000)}"
     connector = aiohttp.TCPConnector(limit=0)
@@ -214,9 +250,9 @@ async def run_level(
                     visitor = RestVisitor(assistant, http, f"bench-{run_id}-{number}")
                 else:  # the widget's own kind of session id (channels/socketio.py refuses others)
                     visitor = SocketVisitor(assistant, uuid.uuid4().hex)
-                language = visitor_language(number)
-                script = visitor_script(rng, questions[language], number, language)
-                await converse(visitor, script, think_seconds, deadline, result, language)
+                language = visitor_language(number, visits.languages)
+                script = visits.script(rng, number, language)
+                await converse(visitor, script, think_seconds, deadline, result, language, visits)
 
         await asyncio.gather(*(visitor_loop(index) for index in range(visitors)))
         result.seconds = time.monotonic() - started
@@ -224,7 +260,12 @@ async def run_level(
 
 
 def server_processes(assistant: LiveAssistant) -> Dict[str, int]:
-    """Process ids (scripts/live_stack.py starts the action server first; with_env.py execs Rasa in place)."""
+    """Process ids (scripts/live_stack.py starts the action server first; with_env.py execs Rasa in place).
+
+    A bot without an action server (bench/stock_bot.py) has the Rasa server alone.
+    """
+    if len(assistant.processes) == 1:
+        return {"Rasa server": assistant.processes[0].pid}
     return {"action server": assistant.processes[0].pid, "Rasa server": assistant.processes[1].pid}
 
 
@@ -242,23 +283,31 @@ def peak_rss_kb(pids: Dict[str, int]) -> Dict[str, int]:
 
 
 def run_levels(
-    assistant: LiveAssistant, levels: List[int], think_times: List[float], max_seconds: float, max_conversations: int
+    assistant: LiveAssistant, levels: List[int], think_times: List[float], max_seconds: float, max_conversations: int,
+    channels: Sequence[str] = CHANNELS, visits: Optional[Visits] = None, label: str = "",
 ) -> List[LevelResult]:
+    """Every level, one after the other: each think time, each channel, each number of visitors.
+
+    Each level is bounded by max_seconds and max_conversations (and every message by MESSAGE_TIMEOUT).
+    """
+    visits = visits or ClinicVisits()
     pids = server_processes(assistant)
-    for channel in CHANNELS:  # warm-up, not measured
-        asyncio.run(run_level(assistant, channel, 1, 0.0, MESSAGE_TIMEOUT, len(LANGUAGES)))  # one of each
+    for channel in channels:  # warm-up, not measured: one visit in each language
+        asyncio.run(run_level(assistant, channel, 1, 0.0, MESSAGE_TIMEOUT, len(visits.languages), visits=visits))
     results = []
     for think_seconds in think_times:
-        for channel in CHANNELS:
+        for channel in channels:
             for visitors in levels:
                 reset_peak_rss(pids)
                 result = asyncio.run(
-                    run_level(assistant, channel, visitors, think_seconds, max_seconds, max_conversations)
+                    run_level(
+                        assistant, channel, visitors, think_seconds, max_seconds, max_conversations, visits=visits
+                    )
                 )
                 result.peak_rss_kb = peak_rss_kb(pids)
                 results.append(result)
                 print(
-                    f"  {channel:8} {visitors:3} visitors, think {think_seconds:g} s: "
+                    f"  {label}{channel:8} {visitors:3} visitors, think {think_seconds:g} s: "
                     f"p95 {result.latency_ms(95):.0f} ms, "
                     f"{result.messages_per_second:.1f} msg/s, {result.error_count} errors",
                     flush=True,
