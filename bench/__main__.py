@@ -1,8 +1,14 @@
-"""`python -m bench [--quick]`: answer quality and serving speed, written to docs/benchmarks.md.
+"""`python -m bench [--quick] [--serving-only] [--skip-stock]`: answer quality and serving speed, written to
+docs/benchmarks.md.
 
 The full run (`make bench`) takes about a quarter of an hour on 2 cores. `--quick` runs the same code
 small (2 folds on 12 examples per label, 1 and 5 visitors for 5 s, no training timing) and writes to
 a temporary folder: for checking the benchmark itself, not for figures.
+
+Serving is measured side by side with a stock Rasa bot (bench/stock_bot.py): `rasa init`'s, built offline
+on the first run (a few minutes of training) and kept in var/bench/stock_bot/ for later runs.
+`--serving-only` measures serving alone against the newest model in models/ (no training, no answer
+quality) and writes serving.md to a temporary folder (or --out), never docs/benchmarks.md.
 """
 import argparse
 import asyncio
@@ -67,13 +73,32 @@ def time_training() -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Answer quality and serving speed, written to docs/benchmarks.md.",
+        epilog="Serving is measured side by side with a stock Rasa bot, built offline by `rasa init --no-prompt` "
+        "on the first run (a few minutes of training) and kept in var/bench/stock_bot/rasa-<version>/.",
+    )
     parser.add_argument("--quick", action="store_true", help="a small run, written to a temporary folder")
-    parser.add_argument("--out", type=Path, help="folder for benchmarks.md and benchmarks/ (default: docs/)")
+    parser.add_argument(
+        "--serving-only", action="store_true",
+        help="serving speed only, side by side with the stock Rasa bot, against the newest model in models/ "
+        "(nothing trained but the stock bot's first build; no answer quality); writes serving.md to a temporary "
+        "folder or --out, never docs/",
+    )
+    parser.add_argument(
+        "--skip-stock", action="store_true",
+        help="no stock Rasa bot: its side-by-side columns read 'not run' (nothing built)",
+    )
+    parser.add_argument(
+        "--out", type=Path,
+        help="folder for benchmarks.md and benchmarks/ (default: docs/; a temporary folder with --quick or "
+        "--serving-only)",
+    )
     args = parser.parse_args()
     clock = time.monotonic()
     plan = QUICK if args.quick else FULL
-    docs_dir = args.out or (Path(tempfile.mkdtemp(prefix="bench-quick-")) if args.quick else PROJECT_DIR / "docs")
+    temporary = args.quick or args.serving_only
+    docs_dir = args.out or (Path(tempfile.mkdtemp(prefix="bench-")) if temporary else PROJECT_DIR / "docs")
 
     # Benchmarks train from scratch and leave the shared training cache (.rasa/) alone.
     os.environ["RASA_MAX_CACHE_SIZE"] = "0"
@@ -83,8 +108,7 @@ def main() -> int:
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
 
-    from bench import load, quality, report
-    from bench.baselines import CachingMiniLMEncoder
+    from bench import load, report, stock_bot
     from scripts.evaluate_nlu import latest_model
     from scripts.live_stack import start
 
@@ -97,18 +121,26 @@ def main() -> int:
         print(f"{name}: {stages[name] / 60:.1f} min", flush=True)
 
     model_path = latest_model()
-    encoder = CachingMiniLMEncoder()
-    print(f"Held-out quality ({Path(model_path).name})...", flush=True)
-    heldout, thresholds = quality.heldout_quality(model_path, encoder)
-    stage_done("held-out quality")
-    print(f"{plan.folds}-fold cross-validation...", flush=True)
-    cross_validation = quality.cross_validated_quality(plan.folds, encoder, plan.examples_per_label)
-    stage_done("cross-validation")
-    training_seconds = None
-    if plan.time_training:
-        print("Timing a full training...", flush=True)
-        training_seconds = time_training()
-        stage_done("training time")
+    stock_dir = None
+    if not args.skip_stock:  # first, so that a build that cannot work stops the run at once
+        stock_dir = stock_bot.build()
+        stage_done("stock bot build")
+    heldout, thresholds, cross_validation, training_seconds = {}, {}, {}, None
+    if not args.serving_only:
+        from bench import quality
+        from bench.baselines import CachingMiniLMEncoder
+
+        encoder = CachingMiniLMEncoder()
+        print(f"Held-out quality ({Path(model_path).name})...", flush=True)
+        heldout, thresholds = quality.heldout_quality(model_path, encoder)
+        stage_done("held-out quality")
+        print(f"{plan.folds}-fold cross-validation...", flush=True)
+        cross_validation = quality.cross_validated_quality(plan.folds, encoder, plan.examples_per_label)
+        stage_done("cross-validation")
+        if plan.time_training:
+            print("Timing a full training...", flush=True)
+            training_seconds = time_training()
+            stage_done("training time")
 
     print("Serving...", flush=True)
     with tempfile.TemporaryDirectory() as data_dir:
@@ -123,18 +155,43 @@ def main() -> int:
             assistant.stop()
     stage_done("serving")
 
+    stock_levels = []
+    if stock_dir:
+        # After this assistant's servers have stopped: the two never share the cores.
+        print(f"Serving, stock Rasa bot ({stock_dir.name}, REST)...", flush=True)
+        with tempfile.TemporaryDirectory() as log_dir:
+            bot = stock_bot.start(stock_dir, Path(log_dir))
+            try:
+                stock_levels = load.run_levels(
+                    bot, list(plan.levels), list(THINK_TIMES), plan.level_seconds, plan.level_conversations,
+                    channels=("rest",), visits=stock_bot.StockBotVisits(), label="stock ",
+                )
+            finally:
+                bot.stop()
+        stage_done("stock bot serving")
+
     results = report.Results(
         timestamp=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), commit=commit_id(),
         heldout=heldout, thresholds=thresholds, cross_validation=cross_validation, folds=plan.folds,
         levels=levels, level_seconds=plan.level_seconds, level_conversations=plan.level_conversations,
         breakdown=breakdown, profile=profile, model_path=model_path, model_bytes=Path(model_path).stat().st_size,
-        training_seconds=training_seconds, stage_seconds=stages,
+        training_seconds=training_seconds, stage_seconds=stages, stock_levels=stock_levels,
+        stock_build=stock_bot.build_info(stock_dir) if stock_dir else None,
     )
-    written = report.write(results, docs_dir)
+    written = (report.write_serving if args.serving_only else report.write)(results, docs_dir)
     print(f"Written: {written} (total {results.total_seconds / 60:.1f} min)")
-    for name, measured, met in report.targets(results):
-        print(f"  {'met   ' if met else 'not run' if met is None else 'MISSED'}  {name}: {measured}")
+    if not args.serving_only:
+        for name, measured, met in report.targets(results):
+            print(f"  {mark(met)}  {name}: {measured}")
+    print("Side by side with the stock Rasa bot (this machine's figures):")
+    for row in report.side_by_side(results):
+        print(f"  {mark(row.met)}  {row.measure}: ours {row.ours_text}, stock {row.stock_text}, ratio {row.ratio} "
+              f"(goal: {row.goal})")
     return 0
+
+
+def mark(met: Optional[bool]) -> str:
+    return "met    " if met else "not run" if met is None else "MISSED "
 
 
 if __name__ == "__main__":

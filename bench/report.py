@@ -18,6 +18,11 @@ from bench.load import CHANNELS, MESSAGE_TIMEOUT, LevelResult, Profile  # noqa: 
 from bench.quality import CRISIS_SET_LANGUAGE, PIPELINE  # noqa: E402
 
 TARGET_LATENCY_MS = 150
+THINK_SECONDS = 1.0  # the think time of the levels "with think time" (bench/__main__.py's THINK_TIMES)
+# Issue #17's goals, measured side by side with the stock `rasa init` bot (bench/stock_bot.py).
+THROUGHPUT_RATIO_GOAL = 1.5  # our messages per second at saturation over the stock bot's, with 0 errors
+BUSY_LATENCY_MS = 1000  # p95 at 50 visitors with think time
+MEMORY_GOAL_MIB = 600  # the Rasa server's peak RSS
 SPANISH_FAQ_RIGHT_TARGET = 0.92  # issue #16's bar for Spanish
 QUALITY_ROWS = [  # (figure key from bench.quality.figures, label, the count it is a share of)
     ("faq_top1_accuracy", "FAQ top-1 accuracy", "faq_examples"),
@@ -39,6 +44,9 @@ HISTORY_FIELDS = [
     "errors_100_no_think", "max_messages_per_second", "training_seconds", "model_bytes", "run_minutes",
     "es_faq_top1", "es_faq_right", "es_intent_accuracy", "es_crisis_false_positives", "es_check_ins", "cv_es_faq_top1",
     "rest_p95_ms_10_think_es", "socketio_p95_ms_10_think_es",
+    "rest_p95_ms_50_think", "rest_max_messages_per_second", "rasa_peak_rss_mib",
+    "stock_rest_p95_ms_10_think", "stock_rest_p95_ms_50_think", "stock_rest_max_messages_per_second",
+    "stock_rasa_peak_rss_mib",
 ]
 
 
@@ -59,16 +67,15 @@ class Results:
     model_bytes: int
     training_seconds: Optional[float]
     stage_seconds: Dict[str, float] = field(default_factory=dict)
+    stock_levels: List[LevelResult] = field(default_factory=list)  # the stock `rasa init` bot's (REST)
+    stock_build: Optional[Dict] = None  # its build record (bench/stock_bot.py); None: not run
 
     @property
     def total_seconds(self) -> float:
         return sum(self.stage_seconds.values())
 
     def level(self, channel: str, visitors: int, think_seconds: float) -> Optional[LevelResult]:
-        return next(
-            (r for r in self.levels if (r.channel, r.visitors, r.think_seconds) == (channel, visitors, think_seconds)),
-            None,
-        )
+        return find_level(self.levels, channel, visitors, think_seconds)
 
 
 def pct(value: float) -> str:
@@ -176,6 +183,167 @@ def levels_table(results: Results) -> str:
             f"{mib(r.peak_rss_kb['action server'])} |"
         )
     return "\n".join(lines)
+
+
+def find_level(levels: List[LevelResult], channel: str, visitors: int, think_seconds: float) -> Optional[LevelResult]:
+    return next(
+        (r for r in levels if (r.channel, r.visitors, r.think_seconds) == (channel, visitors, think_seconds)), None
+    )
+
+
+@dataclass
+class Saturation:
+    """The busiest REST level without think time, and the errors over every such level."""
+
+    level: LevelResult
+    errors: int
+    messages: int
+
+    @property
+    def messages_per_second(self) -> float:
+        return self.level.messages_per_second
+
+
+def saturation(levels: List[LevelResult]) -> Optional[Saturation]:
+    flat_out = [r for r in levels if r.channel == "rest" and r.think_seconds == 0]
+    if not flat_out:
+        return None
+    return Saturation(
+        max(flat_out, key=lambda r: r.messages_per_second), sum(r.error_count for r in flat_out),
+        sum(len(r.latencies) + r.error_count for r in flat_out),
+    )
+
+
+def peak_rasa_mib(levels: List[LevelResult]) -> Optional[float]:
+    peaks = [r.peak_rss_kb["Rasa server"] for r in levels if "Rasa server" in r.peak_rss_kb]
+    return max(peaks) / 1024 if peaks else None
+
+
+@dataclass
+class Comparison:
+    """One row of the side-by-side table: a measure for this assistant and for the stock bot."""
+
+    measure: str
+    ours: Optional[float]
+    stock: Optional[float]
+    ours_text: str
+    stock_text: str
+    goal: str
+    met: Optional[bool]  # None: this run did not measure it
+
+    @property
+    def ratio(self) -> str:
+        """Ours over stock: under 1 means less time or memory, over 1 more messages per second."""
+        if self.ours is None or self.stock is None or not self.stock or np.isnan(self.ours) or np.isnan(self.stock):
+            return "n/a"
+        return f"{self.ours / self.stock:.2f}×"
+
+
+def p95_figure(levels: List[LevelResult], visitors: int) -> Tuple[Optional[float], str]:
+    level = find_level(levels, "rest", visitors, THINK_SECONDS)
+    if level is None:
+        return None, "not run"
+    value = level.latency_ms(95)
+    return value, "no message answered" if np.isnan(value) else f"{value:.0f} ms"
+
+
+def saturation_text(found: Optional[Saturation]) -> str:
+    if found is None:
+        return "not run"
+    return (
+        f"{found.messages_per_second:.1f} msg/s ({found.level.visitors} visitors); "
+        f"{found.errors} errors in {found.messages} messages"
+    )
+
+
+def side_by_side(results: Results) -> List[Comparison]:
+    """Issue #17's four measures, this assistant's (REST) beside the stock bot's, with its goals."""
+    ours, stock = results.levels, results.stock_levels
+    rows = []
+    for visitors, goal, met in (
+        (10, f"at most {TARGET_LATENCY_MS} ms", lambda ms: ms <= TARGET_LATENCY_MS),
+        (50, f"under {BUSY_LATENCY_MS / 1000:g} s", lambda ms: ms < BUSY_LATENCY_MS),
+    ):
+        (value, text), (stock_value, stock_text) = p95_figure(ours, visitors), p95_figure(stock, visitors)
+        rows.append(Comparison(
+            f"p95 round trip, {visitors} visitors with {THINK_SECONDS:g} s think time", value, stock_value, text,
+            stock_text, goal, None if value is None else bool(met(value)),
+        ))
+    mine, theirs = saturation(ours), saturation(stock)
+    throughput = Comparison(
+        "throughput at saturation (no think time): most messages per second", mine and mine.messages_per_second,
+        theirs and theirs.messages_per_second, saturation_text(mine), saturation_text(theirs),
+        f"at least {THROUGHPUT_RATIO_GOAL:g}× the stock bot's, 0 errors", None,
+    )
+    if mine and theirs:
+        throughput.met = mine.messages_per_second >= THROUGHPUT_RATIO_GOAL * theirs.messages_per_second and (
+            mine.errors == 0
+        )
+    rows.append(throughput)
+    memory, stock_memory = peak_rasa_mib(ours), peak_rasa_mib(stock)
+    rows.append(Comparison(
+        "Rasa server memory: peak RSS over the levels", memory, stock_memory,
+        f"{memory:.0f} MiB" if memory else "not run", f"{stock_memory:.0f} MiB" if stock_memory else "not run",
+        f"under {MEMORY_GOAL_MIB} MiB", None if memory is None else memory < MEMORY_GOAL_MIB,
+    ))
+    return rows
+
+
+def side_by_side_table(results: Results) -> str:
+    lines = ["| measure | this assistant | stock Rasa bot | ratio (ours / stock) | goal | |", "|---" * 6 + "|"]
+    for row in side_by_side(results):
+        met = "not run" if row.met is None else "met" if row.met else "**missed**"
+        lines.append(f"| {row.measure} | {row.ours_text} | {row.stock_text} | {row.ratio} | {row.goal} | {met} |")
+    return "\n".join(lines)
+
+
+def stock_levels_table(levels: List[LevelResult]) -> str:
+    lines = [
+        "| channel | visitors | think | messages | msg/s | p50 ms | p95 ms | p99 ms | errors | visits finished | "
+        "peak RSS Rasa MiB |",
+        "|---" * 11 + "|",
+    ]
+    for r in levels:
+        errors = ", ".join(f"{count} {kind}" for kind, count in r.errors.items()) or "0"
+        lines.append(
+            f"| {r.channel} | {r.visitors} | {r.think_seconds:g} s | {len(r.latencies)} | "
+            f"{r.messages_per_second:.1f} | {r.latency_ms(50):.0f} | {r.latency_ms(95):.0f} | {r.latency_ms(99):.0f} | "
+            f"{errors} | "
+            f"{r.bookings_confirmed}/{r.conversations_started} | {mib(r.peak_rss_kb['Rasa server'])} |"
+        )
+    return "\n".join(lines)
+
+
+def side_by_side_section(results: Results) -> str:
+    build = results.stock_build
+    if build is None:
+        return f"""## Side by side with a stock Rasa bot
+
+The stock bot was not run in this run (`--skip-stock`): its columns read "not run".
+
+{side_by_side_table(results)}"""
+    return f"""## Side by side with a stock Rasa bot
+
+The same load generator and levels, over REST, against Rasa's own initial project: the bench builds it
+offline with `{build['command']}` (Rasa {build['rasa']}: the "moodbot", Rasa's default config, no custom
+component or action; trained in {build['seconds'] / 60:.1f} min on {build['cores']} cores when it was built,
+{build['built']}, and kept in `var/bench/stock_bot/` for later runs) and serves it with `rasa run --enable-api`
+as it comes: its own credentials.yml (REST) and endpoints.yml (in-memory tracker store, no action server).
+The two servers ran one after the other, never at once. Each bot gets messages of its own domain, about
+as many per visit: this assistant its held-out FAQ questions and a booking, in English and Spanish
+(below); the stock bot greetings, moods, yes or no, "are you a bot?" and goodbye (`bench/stock_bot.py`).
+Ratio: this assistant's figure over the stock bot's (under 1: less time or memory; over 1: more messages
+per second). Throughput is the busiest REST level without think time; its errors are over every REST
+level without think time.
+
+{side_by_side_table(results)}
+
+The absolute figures are this machine's ({os.cpu_count()} cores, shared with other work while the bench ran);
+on other hardware they differ, and the ratios are the comparison.
+
+The stock bot's levels (a visit is finished when its goodbye is answered):
+
+{stock_levels_table(results.stock_levels)}"""
 
 
 def breakdown_table(results: Results) -> str:
@@ -333,6 +501,18 @@ def p95_ms(level: Optional[LevelResult], language: Optional[str] = None):
     return "" if np.isnan(value) else round(value)
 
 
+def side_by_side_history(results: Results) -> Dict[str, object]:
+    """The side-by-side figures (REST) for history.csv, "" where not measured."""
+    row = {}
+    for prefix, levels in (("", results.levels), ("stock_", results.stock_levels)):
+        for visitors in (10, 50):
+            row[f"{prefix}rest_p95_ms_{visitors}_think"] = p95_ms(find_level(levels, "rest", visitors, THINK_SECONDS))
+        busiest, memory = saturation(levels), peak_rasa_mib(levels)
+        row[f"{prefix}rest_max_messages_per_second"] = round(busiest.messages_per_second, 1) if busiest else ""
+        row[f"{prefix}rasa_peak_rss_mib"] = round(memory) if memory else ""
+    return row
+
+
 def append_history(results: Results, path: Path) -> None:
     """One row per run. A file written before a column existed is rewritten under the current header,
     its older rows with that column empty."""
@@ -365,6 +545,7 @@ def append_history(results: Results, path: Path) -> None:
         "cv_es_faq_top1": results.cross_validation["es"][PIPELINE]["faq_top1_accuracy"],
         "rest_p95_ms_10_think_es": p95_ms(think10["rest"], "es"),
         "socketio_p95_ms_10_think_es": p95_ms(think10["socketio"], "es"),
+        **side_by_side_history(results),
     }
     rows = read_history(path)
     with path.open("w", newline="") as handle:
@@ -416,6 +597,38 @@ def missed_summary(results: Results) -> str:
     return summary
 
 
+def serving_section(results: Results, assets: str) -> str:
+    return f"""## Serving
+
+The production stack started by `scripts/live_stack.start`: action server and `rasa run` with `endpoints.env.yml`
+(SQLite tracker store) and `credentials.env.yml` (REST, socket.io), on loopback. A load generator in the benchmark
+process (asyncio; aiohttp for REST, python-socketio polling clients with the widget's Origin for socket.io)
+simulates visitors, each holding a whole conversation: a greeting, 3-5 held-out FAQ questions, then a booking
+(`/book_consultation`, a name, a 509-555-01xx phone, "weekday mornings", `/inform{{"help_with": "anxiety"}}`, consent
+`/affirm`, confirm `/affirm`). Every other visitor is Spanish: "hola", questions from tests/heldout_es/ and "entre
+semana por la mañana"; the p50 / p95 per language are over each language's visitors' messages. N visitors at
+once, each starting a new conversation when one ends; a level stops after {results.level_seconds:g} s or
+{results.level_conversations} conversations
+(a conversation cut off by the time limit just stops).
+Round trip: from sending a message until its last reply (the REST response; for socket.io the
+server's acknowledgement, which follows its last `bot_uttered`). Errors: timeouts ({MESSAGE_TIMEOUT:g} s), refused
+connections, HTTP errors, messages without a reply, bookings without a reference code. Peak RSS: VmHWM of each
+server process during the level (reset before it). The load generator shares the 2 cores with the servers.
+
+{levels_table(results)}
+
+![latency against concurrency]({assets}/latency.png)
+
+### Where a round trip's time goes
+
+Each part timed on its own through the HTTP APIs, one request at a time, against a conversation that has just
+finished a whole visit (each includes a loopback HTTP request):
+
+{breakdown_table(results)}
+
+{profile_section(results.profile)}"""
+
+
 def markdown(results: Results, assets: str) -> str:
     target_rows = "\n".join(
         f"| {name} | {measured} | {'not run' if met is None else 'met' if met else '**missed**'} |"
@@ -441,6 +654,8 @@ Total run time {results.total_seconds / 60:.1f} min ({stages}). Earlier runs: [h
 {target_rows}
 
 {missed_summary(results)}
+
+{side_by_side_section(results)}
 
 ## Answer quality
 
@@ -475,35 +690,7 @@ Spanish, the rest English).
 
 {cross_validation_tables(results, assets)}
 
-## Serving
-
-The production stack started by `scripts/live_stack.start`: action server and `rasa run` with `endpoints.env.yml`
-(SQLite tracker store) and `credentials.env.yml` (REST, socket.io), on loopback. A load generator in the benchmark
-process (asyncio; aiohttp for REST, python-socketio polling clients with the widget's Origin for socket.io)
-simulates visitors, each holding a whole conversation: a greeting, 3-5 held-out FAQ questions, then a booking
-(`/book_consultation`, a name, a 509-555-01xx phone, "weekday mornings", `/inform{{"help_with": "anxiety"}}`, consent
-`/affirm`, confirm `/affirm`). Every other visitor is Spanish: "hola", questions from tests/heldout_es/ and "entre
-semana por la mañana"; the p50 / p95 per language are over each language's visitors' messages. N visitors at
-once, each starting a new conversation when one ends; a level stops after {results.level_seconds:g} s or
-{results.level_conversations} conversations
-(a conversation cut off by the time limit just stops).
-Round trip: from sending a message until its last reply (the REST response; for socket.io the
-server's acknowledgement, which follows its last `bot_uttered`). Errors: timeouts ({MESSAGE_TIMEOUT:g} s), refused
-connections, HTTP errors, messages without a reply, bookings without a reference code. Peak RSS: VmHWM of each
-server process during the level (reset before it). The load generator shares the 2 cores with the servers.
-
-{levels_table(results)}
-
-![latency against concurrency]({assets}/latency.png)
-
-### Where a round trip's time goes
-
-Each part timed on its own through the HTTP APIs, one request at a time, against a conversation that has just
-finished a whole visit (each includes a loopback HTTP request):
-
-{breakdown_table(results)}
-
-{profile_section(results.profile)}
+{serving_section(results, assets)}
 
 ### Training and model size
 
@@ -528,4 +715,29 @@ def write(results: Results, docs_dir: Path) -> Path:
     append_history(results, assets / "history.csv")
     report = docs_dir / "benchmarks.md"
     report.write_text(markdown(results, "benchmarks"))
+    return report
+
+
+def serving_markdown(results: Results, assets: str) -> str:
+    """The serving part alone (`python -m bench --serving-only`): side by side, levels, breakdown, profile."""
+    stages = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in results.stage_seconds.items())
+    return f"""# Serving benchmark
+
+Written by `python -m bench --serving-only` (serving only: no answer quality, no training time; history.csv and
+docs/benchmarks.md untouched). Run of {results.timestamp}, commit `{results.commit}`, model
+`{Path(results.model_path).name}`, on this machine ({os.cpu_count()} cores, shared with other work while it ran).
+Total run time {results.total_seconds / 60:.1f} min ({stages}).
+
+{side_by_side_section(results)}
+
+{serving_section(results, assets)}
+"""
+
+
+def write_serving(results: Results, docs_dir: Path) -> Path:
+    assets = docs_dir / "benchmarks"
+    assets.mkdir(parents=True, exist_ok=True)
+    plot_latency(results, assets / "latency.png")
+    report = docs_dir / "serving.md"
+    report.write_text(serving_markdown(results, "benchmarks"))
     return report

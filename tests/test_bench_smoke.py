@@ -153,3 +153,76 @@ def test_history_gains_the_spanish_columns_and_keeps_older_rows(tmp_path):
     assert (rows[0]["faq_top1"], rows[0]["es_faq_right"]) == ("1", "")
     assert (rows[2]["es_faq_right"], rows[2]["es_crisis_false_positives"]) == ("0.8", "0.05")
     assert (rows[2]["rest_p95_ms_10_think"], rows[2]["rest_p95_ms_10_think_es"]) == ("300", "300")
+
+
+def served_level(channel, visitors, think_seconds, latency_ms, messages, rss_mib, seconds=10.0):
+    """A level's result with every message answered in latency_ms and the Rasa server's peak RSS."""
+    level = LevelResult(channel, visitors, think_seconds, seconds=seconds)
+    level.latencies = [latency_ms / 1000] * messages
+    level.language_latencies = {"en": list(level.latencies), "es": []}
+    level.peak_rss_kb = {"Rasa server": rss_mib * 1024, "action server": 1024}
+    return level
+
+
+def test_the_report_sets_the_assistant_beside_the_stock_bot_with_ratios_and_goals(tmp_path):
+    from bench import report
+
+    results = quick_results()
+    results.levels = [
+        served_level("rest", 10, 1.0, 120, 100, 700), served_level("rest", 50, 1.0, 1500, 100, 690),
+        served_level("rest", 10, 0.0, 400, 300, 650),
+    ]
+    results.stock_levels = [
+        served_level("rest", 10, 1.0, 100, 100, 350), served_level("rest", 50, 1.0, 500, 100, 340),
+        served_level("rest", 10, 0.0, 300, 200, 330),
+    ]
+    results.stock_build = {
+        "rasa": "3.6.21", "command": "rasa init --no-prompt", "seconds": 120.0, "built": "2026-01-01 00:00 UTC",
+        "model": "model.tar.gz", "cores": 2,
+    }
+
+    side = section(report.write(results, tmp_path).read_text(), "## Side by side with a stock Rasa bot")
+
+    assert "| measure | this assistant | stock Rasa bot | ratio (ours / stock) | goal | |" in side
+    rows = {line.split(" | ")[0]: line for line in side.splitlines() if line.startswith("| ")}
+    assert rows["| p95 round trip, 10 visitors with 1 s think time"].endswith(
+        " | 120 ms | 100 ms | 1.20× | at most 150 ms | met |"
+    )
+    assert rows["| p95 round trip, 50 visitors with 1 s think time"].endswith(
+        " | 1500 ms | 500 ms | 3.00× | under 1 s | **missed** |"
+    )
+    assert (
+        "| throughput at saturation (no think time): most messages per second "
+        "| 30.0 msg/s (10 visitors); 0 errors in 300 messages | 20.0 msg/s (10 visitors); 0 errors in 200 messages "
+        "| 1.50× | at least 1.5× the stock bot's, 0 errors | met |"
+    ) in side
+    assert rows["| Rasa server memory: peak RSS over the levels"].endswith(
+        " | 700 MiB | 350 MiB | 2.00× | under 600 MiB | **missed** |"
+    )
+    assert "absolute figures are this machine's" in side
+    assert "messages of its own domain" in side
+
+    # One error at saturation misses the throughput goal, whatever the ratio.
+    results.levels[2].errors["timeout"] = 1
+    throughput = report.side_by_side(results)[2]
+    assert (throughput.ratio, throughput.met) == ("1.50×", False)
+
+    # Without the stock bot (--skip-stock) its column and the ratios read "not run" / "n/a".
+    results.stock_levels, results.stock_build = [], None
+    rows = report.side_by_side(results)
+    assert [(row.stock_text, row.ratio) for row in rows] == [("not run", "n/a")] * 4
+    assert rows[0].met is True and rows[2].met is None
+
+
+def test_a_stock_bot_visit_greets_answers_each_did_that_help_and_says_goodbye():
+    import random
+
+    from bench.stock_bot import ANSWERS, GOODBYES, GREETINGS, SAD, StockBotVisits
+
+    visits = StockBotVisits()
+    for number in range(50):
+        script = visits.script(random.Random(number), number, "en")
+        assert script[0] in GREETINGS and script[-1] in GOODBYES
+        assert 8 <= len(script) <= 17
+        assert all(script[index + 1] in ANSWERS for index, text in enumerate(script) if text in SAD)
+    assert visits.finished("Bye") and not visits.finished("Hey! How are you?")
