@@ -25,6 +25,7 @@ from console.accounts import save_user
 from console.models import CallListLog, CrisisReview, NluLabel, RevealLog
 from console.params import MAX_ROW_ID
 from console.tracker import EVENTS
+from tests.console_rows import RecordingRasa, event, user
 
 PASSWORD = "correct horse battery staple"
 SCRIPT = "<script>alert('x')</script>"
@@ -34,30 +35,6 @@ HOSTILE = f"{SCRIPT}{CONTROLS}' OR 1=1; -- <img src=x onerror=alert(2)>"
 ONE_MB = 1024 * 1024
 MEGABYTE = b"x" * ONE_MB
 OPENAPI = yaml.safe_load((Path(__file__).resolve().parent.parent / "console" / "openapi.yml").read_text())
-
-
-class RecordingRasa:
-    """Stands in for clinic.rasa_api.RasaApi: records what would have been sent to the assistant."""
-
-    def __init__(self):
-        self.calls = []
-
-    def say(self, conversation_id, text, sender_name):
-        self.calls.append(("say", conversation_id, text, sender_name))
-
-    def resume_with_intent(self, conversation_id, intent):
-        self.calls.append(("resume", conversation_id, intent))
-
-
-def event(sender, kind, timestamp, **data):
-    intent = (data.get("parse_data") or {}).get("intent", {}).get("name")
-    return dict(sender_id=sender, type_name=kind, timestamp=timestamp, intent_name=intent,
-                action_name=data.get("name"), data=json.dumps({"event": kind, "timestamp": timestamp, **data}))
-
-
-def user(sender, text, intent, timestamp):
-    return event(sender, "user", timestamp, text=text, input_channel="rest",
-                 parse_data={"intent": {"name": intent, "confidence": 0.31}})
 
 
 # ---------------------------------------------------------------- the console under test

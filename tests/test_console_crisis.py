@@ -20,7 +20,8 @@ from console import create_app
 from console.accounts import save_user
 from console.templating import opaque
 from console.tracker import EVENTS
-from tests.test_console_hardening import RecordingRasa, event, page, signed_in
+from tests.console_rows import RecordingRasa, event
+from tests.test_console_hardening import page, signed_in
 
 PASSWORD = "correct horse battery staple"
 PHONE = "509-555-0147"

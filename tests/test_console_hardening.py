@@ -7,7 +7,6 @@ No assistant is needed: Rasa's events are written here as Rasa's SQL tracker sto
 """
 import csv
 import io
-import json
 import os
 import re
 import subprocess
@@ -26,6 +25,7 @@ from console import create_app
 from console.accounts import save_user
 from console.privacy import mask
 from console.tracker import EVENTS
+from tests.console_rows import RecordingRasa, event, user
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
@@ -43,29 +43,6 @@ CONTACTS = {
     "(509) 555-0147": "***-***-0147",
     "kim.lee@example.com": "k***@example.com",
 }
-
-
-def event(sender, kind, timestamp, **data):
-    """One row of Rasa's `events` table, its data serialised as Rasa does (json.dumps, ASCII escapes)."""
-    intent = (data.get("parse_data") or {}).get("intent", {}).get("name")
-    return dict(sender_id=sender, type_name=kind, timestamp=timestamp, intent_name=intent,
-                action_name=data.get("name"), data=json.dumps({"event": kind, "timestamp": timestamp, **data}))
-
-
-def user(sender, text, intent, timestamp, channel="rest"):
-    return event(sender, "user", timestamp, text=text, input_channel=channel,
-                 parse_data={"intent": {"name": intent, "confidence": 0.31}})
-
-
-class RecordingRasa:
-    def __init__(self):
-        self.calls = []
-
-    def say(self, conversation_id, text, sender_name):
-        self.calls.append(("say", conversation_id, text, sender_name))
-
-    def resume_with_intent(self, conversation_id, intent):
-        self.calls.append(("resume", conversation_id, intent))
 
 
 @pytest.fixture(scope="module")

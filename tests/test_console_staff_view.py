@@ -28,7 +28,8 @@ from console.models import CallListLog
 from console.templating import opaque
 from scripts import console_sample
 from scripts.console_sample import CANCEL_NOTE, CHANGE_NOTE, EMAIL, HOSTILE, HOSTILE_TITLE, PASSWORD, PHONE
-from tests.test_console_bad_input import OPENAPI, RecordingRasa, resolve
+from tests.console_rows import RecordingRasa
+from tests.test_console_bad_input import OPENAPI, resolve
 from tests.test_console_hardening import page, signed_in
 
 PAYLOADS = ("/affirm", "/book_consultation", "/inform", "/request_human", "/change_booking", "help_with&#34;",
