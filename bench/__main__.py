@@ -1,9 +1,9 @@
 """`python -m bench [--quick] [--serving-only] [--skip-stock]`: answer quality and serving speed, written to
 docs/benchmarks.md.
 
-The full run (`make bench`) takes about a quarter of an hour on 2 cores. `--quick` runs the same code
-small (2 folds on 12 examples per label, 1 and 5 visitors for 5 s, no training timing) and writes to
-a temporary folder: for checking the benchmark itself, not for figures.
+The full run (`make bench`) takes about 20 minutes on 2 cores (4 of them serving the stock bot).
+`--quick` runs the same code small (2 folds on 12 examples per label, 1 and 5 visitors for 5 s, no
+training timing) and writes to a temporary folder: for checking the benchmark itself, not for figures.
 
 Serving is measured side by side with a stock Rasa bot (bench/stock_bot.py): `rasa init`'s, built offline
 on the first run (a few minutes of training) and kept in var/bench/stock_bot/ for later runs.
