@@ -33,8 +33,10 @@ def responses_used_outside_stories() -> set:
     names = set()
     for source in [*(PROJECT_DIR / "actions").rglob("*.py"), *(PROJECT_DIR / "rasa_server").rglob("*.py")]:
         names.update(re.findall(r"[\"'](utter_[\w/]+)[\"']", source.read_text(encoding="utf-8")))
-    follow_ups = (PROJECT_DIR / "clinic" / "faq_follow_ups.yml").read_text(encoding="utf-8")
-    names.update(re.findall(r"\b(utter_\w+)", follow_ups))
+    follow_ups = yaml.safe_load((PROJECT_DIR / "clinic" / "faq_follow_ups.yml").read_text(encoding="utf-8"))
+    for meanings in follow_ups.values():
+        answers = [meanings["default"], *(meanings.get("after") or {}).values()]
+        names.update(answer for answer in answers if answer.startswith("utter_"))
     domain = yaml.safe_load((PROJECT_DIR / "domain.yml").read_text(encoding="utf-8"))
     for form_name, form in (domain.get("forms") or {}).items():
         for slot in form.get("required_slots", []):

@@ -24,8 +24,8 @@ def follow_up(intent):
     return {"intent": {"name": intent, "confidence": 0.9}}
 
 
-async def answer_to(make_tracker, dispatcher, domain, intent, events, slots=None):
-    tracker = make_tracker("and?", parse_data=follow_up(intent), events=events, slots=slots)
+async def answer_to(make_tracker, dispatcher, domain, intent, events):
+    tracker = make_tracker("and?", parse_data=follow_up(intent), events=events)
     await ActionAnswerFollowUp().run(dispatcher, tracker, domain.as_dict())
     return dispatcher.messages[-1]["response"]
 
@@ -83,6 +83,23 @@ async def test_an_unclear_question_offers_the_topic_in_play_first(make_tracker, 
     await ActionClarify().run(dispatcher, tracker, domain.as_dict())
     titles = [button["title"] for button in dispatcher.messages[0]["buttons"]]
     assert titles[:2] == [FAQ_TOPICS["side_effects"]["label"], FAQ_TOPICS["duration_of_effect"]["label"]]
+
+
+async def test_a_likely_follow_up_without_faq_topics_still_offers_the_topic_in_play(
+    make_tracker, dispatcher, domain
+):
+    ranking = [{"name": "follow_up_how_often", "confidence": 0.6}, {"name": "follow_up_cost", "confidence": 0.35}]
+    parse = {"intent": {"name": "nlu_fallback", "confidence": 0.75}, "intent_ranking": ranking}
+    tracker = make_tracker("y cada cuanto seria eso?", parse_data=parse, events=faq_question("therapy_integration"),
+                           slots={"language": "es"})
+    await ActionClarify().run(dispatcher, tracker, domain.as_dict())
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_clarify"
+    assert message["buttons"][0]["payload"] == FAQ_TOPICS["therapy_integration"]["question_es"]
+
+
+async def test_an_intent_outside_the_table_asks_to_rephrase_rather_than_guess(make_tracker, dispatcher, domain):
+    assert await answer_to(make_tracker, dispatcher, domain, "greet", faq_question("cost")) == "utter_default"
 
 
 def test_every_follow_up_answer_exists_in_both_languages(domain):
