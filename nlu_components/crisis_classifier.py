@@ -27,7 +27,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu_components.linear_classifiers import LinearTextClassifier
+from nlu_components.linear_classifiers import LinearTextClassifier, calibrated_probabilities
 from nlu_components.use_encoder import MultilingualEncoder
 
 CRISIS_INTENT = "crisis"
@@ -103,7 +103,7 @@ class CrisisClassifier(LinearTextClassifier):
         flat = [Message(data={"text": text}) for group in texts for text in group]
         classifier = self.model["classifier"]
         column = list(classifier.classes_).index(CRISIS_INTENT)
-        probabilities = classifier.predict_proba(self.features(self.model, flat))[:, column]
+        probabilities = calibrated_probabilities(classifier, self.features(self.model, flat))[:, column]
         result, start = [], 0
         for group in texts:
             whole, parts = probabilities[start], probabilities[start + 1 : start + len(group)]

@@ -20,6 +20,7 @@ Two additions, both chosen by 5-fold cross-validation on the training data (docs
     questions on 37 subjects is hard for a linear model to separate from the other intents.
 """
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -48,6 +49,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
@@ -55,6 +57,64 @@ from sklearn.svm import LinearSVC
 
 MODEL_FILE = "linear_classifier.skops"
 CALIBRATION_FOLDS = 3
+
+
+def grouped_by_label(embeddings: np.ndarray, label_index: np.ndarray) -> Dict[Text, np.ndarray]:
+    """The nearest-neighbour features' training examples, grouped by label so that each label's
+    similarities are one slice (`knn_bounds[label]:knn_bounds[label + 1]`); `knn_positions[i]` is
+    where training example i went, for leaving it out when it is scored itself."""
+    order = np.argsort(label_index, kind="stable")
+    return {
+        "knn_embeddings": embeddings[order],
+        "knn_bounds": np.searchsorted(label_index[order], np.arange(int(label_index.max()) + 2)),
+        "knn_positions": np.argsort(order),
+    }
+
+
+@dataclass
+class Features:
+    """What the SVMs see, one row per message: TF-IDF n-grams, then the dense columns (the sentence
+    embedding, then the weighted nearest-neighbour similarities)."""
+
+    ngrams: csr_matrix
+    dense: np.ndarray
+
+    def matrix(self) -> csr_matrix:
+        return hstack([self.ngrams, csr_matrix(self.dense)]).tocsr()
+
+    def decision(self, svm: LinearSVC) -> np.ndarray:
+        """`svm.decision_function(self.matrix())`, without building the matrix: of the n-gram
+        columns, only those some message has are multiplied."""
+        width = self.ngrams.shape[1]
+        present = np.unique(self.ngrams.indices)
+        ngram_part = self.ngrams[:, present].toarray() @ svm.coef_[:, present].T
+        return ngram_part + self.dense @ svm.coef_[:, width:].T + svm.intercept_
+
+
+def calibrated_probabilities(classifier: CalibratedClassifierCV, features: Features) -> np.ndarray:
+    """`classifier.predict_proba(features.matrix())` for linear SVMs with sigmoid calibration (as
+    trained here), in a few array operations. scikit-learn's own loop calls each class's calibrator
+    in turn, checking its input every time, and the sparse matrix costs as much to build: together
+    a third of a message's NLU time. tests/test_linear_classifiers.py checks that both give the same
+    probabilities, so an upgrade of scikit-learn that changes its arithmetic is noticed."""
+    classes = classifier.classes_
+    total = np.zeros((features.dense.shape[0], len(classes)))
+    for calibrated in classifier.calibrated_classifiers_:
+        svm = calibrated.base_estimator
+        if calibrated.method != "sigmoid" or list(svm.classes_) != list(classes):
+            return classifier.predict_proba(features.matrix())
+        slopes = np.array([calibrator.a_ for calibrator in calibrated.calibrators])
+        offsets = np.array([calibrator.b_ for calibrator in calibrated.calibrators])
+        probabilities = expit(-(slopes * features.decision(svm) + offsets))
+        if len(classes) == 2:
+            probabilities = np.column_stack([1.0 - probabilities[:, 0], probabilities[:, 0]])
+        else:
+            row_sums = probabilities.sum(1, keepdims=True)
+            uniform = np.full_like(probabilities, 1.0 / len(classes))
+            probabilities = np.divide(probabilities, row_sums, out=uniform, where=row_sums != 0)
+        probabilities[(probabilities > 1.0) & (probabilities <= 1.0 + 1e-5)] = 1.0
+        total += probabilities
+    return total / len(classifier.calibrated_classifiers_)
 
 
 class LinearTextClassifier(GraphComponent):
@@ -130,31 +190,30 @@ class LinearTextClassifier(GraphComponent):
     ) -> np.ndarray:
         """(messages, labels): each label's similarity to the message, the mean cosine similarity of
         its `knn_neighbours` most similar training examples; with `leave_one_out` the messages are
-        the training examples themselves, and none is compared with itself."""
-        similarity = embeddings @ model["knn_embeddings"].T
+        the training examples themselves, in training order, and none is compared with itself."""
+        # float32 as stored: a float64 query would copy every training embedding to float64 first
+        similarity = embeddings.astype(np.float32) @ model["knn_embeddings"].T
         if leave_one_out:
-            np.fill_diagonal(similarity, -1.0)
-        label_index = model["knn_label_index"]
+            similarity[np.arange(len(embeddings)), model["knn_positions"]] = -1.0
+        bounds = model["knn_bounds"]
         k = int(self.config["knn_neighbours"])
-        result = np.empty((len(embeddings), int(label_index.max()) + 1), dtype=np.float64)
-        for label in range(result.shape[1]):
-            columns = similarity[:, label_index == label]
+        result = np.empty((len(embeddings), len(bounds) - 1), dtype=np.float64)
+        for label, (start, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            columns = similarity[:, start:end]
             if k == 1 or columns.shape[1] <= k:
                 result[:, label] = columns.max(1) if k == 1 else columns.mean(1)
             else:
                 result[:, label] = np.partition(columns, -k, axis=1)[:, -k:].mean(1)
         return result
 
-    def features(
-        self, model: Dict[Text, Any], messages: List[Message], leave_one_out: bool = False
-    ) -> csr_matrix:
+    def features(self, model: Dict[Text, Any], messages: List[Message], leave_one_out: bool = False) -> "Features":
         texts = [message.get(TEXT) for message in messages]
         embeddings = self.sentence_embeddings(messages)
-        blocks = [model["ngrams"].transform(texts), csr_matrix(embeddings)]
+        dense = [embeddings]
         weight = float(self.config["knn_features"])
         if weight:
-            blocks.append(csr_matrix(weight * self.neighbour_similarities(embeddings, model, leave_one_out)))
-        return hstack(blocks).tocsr()
+            dense.append(weight * self.neighbour_similarities(embeddings, model, leave_one_out))
+        return Features(model["ngrams"].transform(texts), np.hstack(dense))
 
     def train(self, training_data: TrainingData) -> Resource:
         self.model = self.fit(self.labelled_examples(training_data), training_data)
@@ -177,15 +236,15 @@ class LinearTextClassifier(GraphComponent):
         model: Dict[Text, Any] = {"ngrams": ngrams}
         classes = sorted(set(labels))
         if float(self.config["knn_features"]):
-            model["knn_embeddings"] = self.sentence_embeddings(examples).astype(np.float32)
-            model["knn_label_index"] = np.asarray([classes.index(label) for label in labels], dtype=np.int64)
+            label_index = np.asarray([classes.index(label) for label in labels], dtype=np.int64)
+            model.update(grouped_by_label(self.sentence_embeddings(examples).astype(np.float32), label_index))
         # Probabilities come from calibrating the SVM on held-out folds of the training data.
         classifier = CalibratedClassifierCV(
             LinearSVC(C=self.config["C"], random_state=0),
             cv=CALIBRATION_FOLDS,
             ensemble=bool(self.config["calibration_ensemble"]),
         )
-        classifier.fit(self.features(model, examples, leave_one_out=True), np.asarray(labels))
+        classifier.fit(self.features(model, examples, leave_one_out=True).matrix(), np.asarray(labels))
         if list(classifier.classes_) != classes:
             raise ValueError("Classifier classes are not in the order of the neighbour features")
         extra = self.extra_model_data(training_data, labels) if training_data is not None else {}
@@ -208,6 +267,8 @@ class LinearTextClassifier(GraphComponent):
             if unexpected:
                 raise ValueError(f"Refusing to load {path}: unexpected types {unexpected}")
             model = sio.load(path, trusted=untrusted)
+        if "knn_label_index" in model:  # trained before the examples were grouped by label
+            model.update(grouped_by_label(model.pop("knn_embeddings"), model.pop("knn_label_index")))
         return cls(config, model_storage, resource, model)
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -215,7 +276,7 @@ class LinearTextClassifier(GraphComponent):
         if not self.model or not with_text:
             return messages
         classifier = self.model["classifier"]
-        probabilities = classifier.predict_proba(self.features(self.model, with_text))
+        probabilities = calibrated_probabilities(classifier, self.features(self.model, with_text))
         labels, probabilities = self.merge_labels([str(label) for label in classifier.classes_], probabilities)
         for message, row in zip(with_text, probabilities, strict=True):
             order = np.argsort(row)[::-1][: self.config["ranking_length"]]

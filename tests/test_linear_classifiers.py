@@ -1,0 +1,109 @@
+"""The classifiers' fast scoring gives the answers scikit-learn's own scoring would.
+
+Serving computes the SVMs' calibrated probabilities and the nearest-neighbour features in a few
+array operations (nlu_components/linear_classifiers.py) instead of scikit-learn's per-class loop
+and a sparse matrix built per message. A visitor must get exactly the answer the slower path gives,
+and an upgrade of scikit-learn that changes its arithmetic must be noticed here.
+"""
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import skops.io as sio
+from scipy.sparse import random as sparse_random
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.svm import LinearSVC
+
+from nlu_components.linear_classifiers import (
+    MODEL_FILE,
+    Features,
+    LinearTextClassifier,
+    calibrated_probabilities,
+    grouped_by_label,
+)
+
+
+def features(rows: int, seed: int) -> Features:
+    rng = np.random.default_rng(seed)
+    ngrams = sparse_random(rows, 500, density=0.02, format="csr", random_state=seed)
+    return Features(ngrams, rng.normal(size=(rows, 12)))
+
+
+@pytest.mark.parametrize("classes, ensemble", [(5, True), (5, False), (2, True), (2, False)])
+def test_fast_probabilities_are_scikit_learns(classes, ensemble):
+    training, scored = features(120, seed=1), features(15, seed=2)
+    labels = np.arange(120) % classes
+    classifier = CalibratedClassifierCV(LinearSVC(random_state=0), cv=3, ensemble=ensemble)
+    classifier.fit(training.matrix(), labels)
+
+    fast = calibrated_probabilities(classifier, scored)
+
+    np.testing.assert_allclose(fast, classifier.predict_proba(scored.matrix()), rtol=0, atol=1e-12)
+    assert fast.argmax(1).tolist() == classifier.predict(scored.matrix()).tolist()
+
+
+def classifier_with_neighbours(neighbours: int) -> LinearTextClassifier:
+    config = {**LinearTextClassifier.get_default_config(), "knn_features": 1.0, "knn_neighbours": neighbours}
+    return LinearTextClassifier(config, None, None)
+
+
+def training_embeddings(seed: int = 3):
+    rng = np.random.default_rng(seed)
+    embeddings = rng.normal(size=(40, 8)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return embeddings, rng.permutation(np.arange(40) % 4)  # four labels, examples shuffled
+
+
+def similarities_one_by_one(queries, embeddings, labels, neighbours, leave_one_out=False):
+    """Each label's similarity the plain way: its examples' cosines, best `neighbours` averaged."""
+    result = np.zeros((len(queries), labels.max() + 1))
+    for row, query in enumerate(queries):
+        for label in range(labels.max() + 1):
+            members = [i for i in np.flatnonzero(labels == label) if not (leave_one_out and i == row)]
+            cosines = sorted((float(embeddings[i] @ query) for i in members), reverse=True)
+            result[row, label] = np.mean(cosines[:neighbours])
+    return result
+
+
+@pytest.mark.parametrize("neighbours", [1, 3])
+def test_neighbour_features_compare_each_message_with_each_labels_closest_examples(neighbours):
+    embeddings, labels = training_embeddings()
+    queries = np.random.default_rng(4).normal(size=(6, 8))
+    model = grouped_by_label(embeddings, labels)
+    classifier = classifier_with_neighbours(neighbours)
+
+    np.testing.assert_allclose(
+        classifier.neighbour_similarities(queries, model),
+        similarities_one_by_one(queries.astype(np.float32), embeddings, labels, neighbours),
+        atol=1e-6,
+    )
+    # Scored against themselves (training), no example counts as its own neighbour.
+    np.testing.assert_allclose(
+        classifier.neighbour_similarities(embeddings.astype(np.float64), model, leave_one_out=True),
+        similarities_one_by_one(embeddings, embeddings, labels, neighbours, leave_one_out=True),
+        atol=1e-6,
+    )
+
+
+class FolderStorage:
+    def __init__(self, folder):
+        self.folder = folder
+
+    @contextmanager
+    def read_from(self, resource):
+        yield self.folder
+
+
+def test_a_model_trained_before_the_examples_were_grouped_still_loads_with_the_same_features(tmp_path):
+    embeddings, labels = training_embeddings()
+    sio.dump({"knn_embeddings": embeddings, "knn_label_index": labels}, tmp_path / MODEL_FILE)
+    config = classifier_with_neighbours(1).config
+
+    loaded = LinearTextClassifier.load(config, FolderStorage(tmp_path), None, None)
+
+    queries = np.random.default_rng(5).normal(size=(3, 8))
+    np.testing.assert_allclose(
+        loaded.neighbour_similarities(queries, loaded.model),
+        similarities_one_by_one(queries.astype(np.float32), embeddings, labels, 1),
+        atol=1e-6,
+    )
