@@ -9,6 +9,7 @@ does (.env, defaults, umask 077), takes the token from RASA_AUTH_TOKEN (or the o
 the data folder), and hands Rasa its arguments inside this process, as `--auth-token=TOKEN`: one
 argument, so a token starting with "-" is still a value, never an option.
 """
+import os
 import sys
 from pathlib import Path
 from typing import List
@@ -27,7 +28,17 @@ def rasa_argv(options: List[str]) -> List[str]:
     return ["rasa", "run", *options, "--enable-api", f"--auth-token={settings.rasa_auth_token()}"]
 
 
+def one_blas_thread(environ=os.environ) -> None:
+    """The NLU multiplies small matrices, one message at a time. With OpenBLAS's default of a thread
+    per core, each product waits for cores that the server's own thread and the action server are
+    using: on 2 busy cores a message's MiniLM pass took 65 ms instead of 28 (docs/benchmarks.md,
+    "Where a round trip's time goes"). So the Rasa server uses one, unless OPENBLAS_NUM_THREADS is set.
+    Must run before NumPy is imported."""
+    environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def main() -> None:
+    one_blas_thread()
     settings.apply_defaults()
     sys.argv = rasa_argv(sys.argv[1:])
     from rasa.__main__ import main as rasa_main

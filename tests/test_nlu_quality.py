@@ -91,3 +91,10 @@ def test_the_first_choice_is_the_intent_classifiers_and_what_visitors_get_includ
     }
     assert evaluate_nlu.top1_label(parse) == "faq/cost"
     assert evaluate_nlu.final_label(parse) == "possible_crisis"
+
+
+def test_a_follow_up_question_that_opens_a_conversation_counts_as_the_answer_it_gets_with_no_topic_in_play():
+    parse = {"intent": {"name": "follow_up_safety", "confidence": 0.9},
+             "intent_ranking": [{"name": "follow_up_safety", "confidence": 0.9}]}
+    assert evaluate_nlu.final_label(parse) == "faq/is_it_safe"
+    assert evaluate_nlu.top1_label(parse) == "faq/is_it_safe"

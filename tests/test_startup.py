@@ -282,3 +282,19 @@ def test_the_console_in_docker_refuses_a_wrong_setting(tmp_path):
 
 def test_make_run_refuses_a_wrong_setting(tmp_path):
     refused(["bash", "scripts/run.sh"], {"HANDOFF_TIMEOUT_MINUTES": "abc"}, tmp_path / "data")
+
+
+@pytest.mark.parametrize("preset, expected", [(None, 1), ("2", 2)])
+def test_the_rasa_server_multiplies_on_one_blas_thread_unless_told_otherwise(preset, expected):
+    """One OpenBLAS thread: with one per core, the NLU's small products wait for the busy cores."""
+    env = {key: value for key, value in os.environ.items() if key != "OPENBLAS_NUM_THREADS"}
+    if preset:
+        env["OPENBLAS_NUM_THREADS"] = preset
+    check = (
+        "import sys; sys.path.insert(0, '.'); from scripts import rasa_run; rasa_run.one_blas_thread(); "
+        "import numpy; from threadpoolctl import threadpool_info; "
+        "print(max(pool['num_threads'] for pool in threadpool_info() if pool['user_api'] == 'blas'))"
+    )
+    result = subprocess.run([sys.executable, "-c", check], cwd=PROJECT_DIR, capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.stdout.split() == [str(expected)], result.stderr[-2000:]
