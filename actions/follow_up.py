@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from clinic.faq_topics import FAQ_FOLLOW_UPS, FAQ_TOPICS
+from clinic.faq_topics import FAQ_FOLLOW_UPS, FAQ_TOPICS, follow_up_answer
 
 FAQ_INTENT = "faq"
 # A question further back than this many visitor messages is no longer "in play".
@@ -49,13 +49,6 @@ def topic_in_play(tracker: Tracker) -> Optional[str]:
         if topic:
             return topic
     return None
-
-
-def follow_up_answer(follow_up: str, topic: Optional[str]) -> str:
-    """The response that answers a follow-up intent after a topic (utter_faq/<key> or utter_...)."""
-    meanings = FAQ_FOLLOW_UPS[follow_up]
-    answer = (meanings.get("after") or {}).get(topic) or meanings["default"]
-    return answer if answer.startswith("utter_") else f"utter_faq/{answer}"
 
 
 class ActionAnswerFollowUp(Action):

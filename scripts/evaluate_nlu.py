@@ -24,7 +24,7 @@ import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))  # the model's custom components are imported from the project
-from clinic.faq_topics import FAQ_FOLLOW_UPS, FAQ_TOPICS  # noqa: E402
+from clinic.faq_topics import FAQ_FOLLOW_UPS, follow_up_answer  # noqa: E402
 
 HELDOUT_DIR = PROJECT_DIR / "tests" / "heldout"
 SPANISH_HELDOUT_DIR = PROJECT_DIR / "tests" / "heldout_es"
@@ -66,9 +66,8 @@ def with_answer(intent: str, parse: Dict[str, Any]) -> str:
         return response.get("intent_response_key") or FALLBACK
     if intent in FAQ_FOLLOW_UPS:
         # Every evaluated message opens its conversation: with no topic in play, a follow-up question
-        # ("is it safe?") gets its default answer (clinic/faq_follow_ups.yml, actions/follow_up.py).
-        default = FAQ_FOLLOW_UPS[intent]["default"]
-        return f"faq/{default}" if default in FAQ_TOPICS else default
+        # ("is it safe?") gets the answer it has with no topic in play (clinic/faq_follow_ups.yml).
+        return follow_up_answer(intent, None).removeprefix("utter_")
     return intent
 
 

@@ -31,8 +31,8 @@ def rasa_argv(options: List[str]) -> List[str]:
 def one_blas_thread(environ=os.environ) -> None:
     """The NLU multiplies small matrices, one message at a time. With OpenBLAS's default of a thread
     per core, each product waits for cores that the server's own thread and the action server are
-    using: on 2 busy cores a message's MiniLM pass took 65 ms instead of 28 (docs/benchmarks.md,
-    "Where a round trip's time goes"). So the Rasa server uses one, unless OPENBLAS_NUM_THREADS is set.
+    using: with another process keeping a core busy, a message's MiniLM pass took 65 ms instead of 28
+    (README, "Measured figures"). So the Rasa server uses one, unless OPENBLAS_NUM_THREADS is set.
     Must run before NumPy is imported."""
     environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 

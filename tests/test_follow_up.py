@@ -3,8 +3,8 @@ import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 
 from actions.faq import ActionClarify
-from actions.follow_up import ActionAnswerFollowUp, follow_up_answer
-from clinic.faq_topics import FAQ_FOLLOW_UPS, FAQ_TOPICS
+from actions.follow_up import ActionAnswerFollowUp
+from clinic.faq_topics import FAQ_FOLLOW_UPS, FAQ_TOPICS, follow_up_answer
 
 
 def faq_question(topic, text="a question"):

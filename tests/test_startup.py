@@ -297,4 +297,4 @@ def test_the_rasa_server_multiplies_on_one_blas_thread_unless_told_otherwise(pre
     )
     result = subprocess.run([sys.executable, "-c", check], cwd=PROJECT_DIR, capture_output=True, text=True,
                             env=env, timeout=120)
-    assert result.stdout.split() == [str(expected)], result.stderr[-2000:]
+    assert result.stdout.split() == [str(min(expected, os.cpu_count()))], result.stderr[-2000:]
