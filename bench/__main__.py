@@ -1,5 +1,5 @@
-"""`python -m bench [--quick] [--serving-only] [--skip-stock]`: answer quality and serving speed, written to
-docs/benchmarks.md.
+"""`python -m bench [--quick] [--serving-only] [--skip-stock] [--skip-scale-out]`: answer quality and serving
+speed, written to docs/benchmarks.md.
 
 The full run (`make bench`) takes about 20 minutes on 2 cores (4 of them serving the stock bot).
 `--quick` runs the same code small (2 folds on 12 examples per label, 1 and 5 visitors for 5 s, no
@@ -9,6 +9,8 @@ Serving is measured side by side with a stock Rasa bot (bench/stock_bot.py): `ra
 on the first run (a few minutes of training) and kept in var/bench/stock_bot/ for later runs.
 `--serving-only` measures serving alone against the newest model in models/ (no training, no answer
 quality) and writes serving.md to a temporary folder (or --out), never docs/benchmarks.md.
+Both also measure one Rasa server process against two on the production set-up (bench/scale_out.py:
+PostgreSQL and Redis from Debian's packages, started on loopback; `--skip-scale-out` leaves it out).
 """
 import argparse
 import asyncio
@@ -35,12 +37,14 @@ class Plan:
     level_conversations: int
     breakdown_samples: int
     time_training: bool
+    scale_out_visitors: int  # bench/scale_out.py: at saturation, one Rasa process against two
+    scale_out_seconds: float
 
 
 FULL = Plan(folds=5, examples_per_label=None, levels=(1, 10, 50, 100), level_seconds=15, level_conversations=300,
-            breakdown_samples=30, time_training=True)
+            breakdown_samples=30, time_training=True, scale_out_visitors=20, scale_out_seconds=30)
 QUICK = Plan(folds=2, examples_per_label=12, levels=(1, 5), level_seconds=5, level_conversations=10,
-             breakdown_samples=5, time_training=False)
+             breakdown_samples=5, time_training=False, scale_out_visitors=4, scale_out_seconds=5)
 THINK_TIMES = (1.0, 0.0)
 
 
@@ -88,6 +92,10 @@ def main() -> int:
     parser.add_argument(
         "--skip-stock", action="store_true",
         help="no stock Rasa bot: its side-by-side columns read 'not run' (nothing built)",
+    )
+    parser.add_argument(
+        "--skip-scale-out", action="store_true",
+        help="no one-process against two-process levels on the production set-up (PostgreSQL, Redis)",
     )
     parser.add_argument(
         "--out", type=Path,
@@ -170,13 +178,29 @@ def main() -> int:
                 bot.stop()
         stage_done("stock bot serving")
 
+    scale_out = None
+    if not args.skip_scale_out:
+        from bench import scale_out as scale_out_levels
+
+        print("Serving, one Rasa process against two (PostgreSQL, Redis, REST)...", flush=True)
+        scale_out = scale_out_levels.measure(plan.scale_out_visitors, plan.scale_out_seconds, plan.level_conversations)
+        for name, level in (("one process", scale_out.one_process), ("two replicas", scale_out.two_replicas),
+                            ("two workers", scale_out.two_workers)):
+            print(f"  {name:12}: {level.messages_per_second:.1f} msg/s, p95 {level.latency_ms(95):.0f} ms, "
+                  f"{level.error_count} errors", flush=True)
+        stage_done("scale-out")
+
+    import_mib = load.rasa_import_mib()
+    print(f"A process with Rasa's server imported and no model: {import_mib:.0f} MiB", flush=True)
+
     results = report.Results(
         timestamp=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), commit=commit_id(),
         heldout=heldout, thresholds=thresholds, cross_validation=cross_validation, folds=plan.folds,
         levels=levels, level_seconds=plan.level_seconds, level_conversations=plan.level_conversations,
         breakdown=breakdown, profile=profile, model_path=model_path, model_bytes=Path(model_path).stat().st_size,
         training_seconds=training_seconds, stage_seconds=stages, stock_levels=stock_levels,
-        stock_build=stock_bot.build_info(stock_dir) if stock_dir else None,
+        stock_build=stock_bot.build_info(stock_dir) if stock_dir else None, scale_out=scale_out,
+        rasa_import_mib=import_mib,
     )
     written = (report.write_serving if args.serving_only else report.write)(results, docs_dir)
     print(f"Written: {written} (total {results.total_seconds / 60:.1f} min)")

@@ -14,8 +14,11 @@ stock `rasa init` bot's own (greetings and moods), driven by the same levels and
 """
 import asyncio
 import itertools
+import os
 import random
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -94,8 +97,8 @@ class ClinicVisits:
 
 
 class RestVisitor:
-    def __init__(self, assistant: LiveAssistant, http: aiohttp.ClientSession, sender: str) -> None:
-        self.url, self.http, self.sender = f"{assistant.url}/webhooks/rest/webhook", http, sender
+    def __init__(self, server_url: str, http: aiohttp.ClientSession, sender: str) -> None:
+        self.url, self.http, self.sender = f"{server_url}/webhooks/rest/webhook", http, sender
 
     async def open(self) -> None:
         pass
@@ -231,10 +234,14 @@ async def talk(
 
 
 async def run_level(
-    assistant: LiveAssistant, channel: str, visitors: int, think_seconds: float,
+    assistant: Optional[LiveAssistant], channel: str, visitors: int, think_seconds: float,
     max_seconds: float, max_conversations: int, seed: int = 0, visits: Optional[Visits] = None,
+    replica_urls: Sequence[str] = (),
 ) -> LevelResult:
+    """One level. REST conversations go to `replica_urls` in turn (as a load balancer spreads visitors
+    over Rasa replicas), or to the assistant's one server."""
     result = LevelResult(channel, visitors, think_seconds)
+    servers = list(replica_urls) or [assistant.url]
     visits = visits or ClinicVisits()
     rng, numbers = random.Random(seed), itertools.count()
     run_id = f"{channel}-{visitors}-{think_seconds:g}-{int(time.time() * 1000)}"
@@ -247,7 +254,7 @@ async def run_level(
             await asyncio.sleep(index * think_seconds / visitors)  # visitors arrive spread over one think time
             while time.monotonic() < deadline and (number := next(numbers)) < max_conversations:
                 if channel == "rest":
-                    visitor = RestVisitor(assistant, http, f"bench-{run_id}-{number}")
+                    visitor = RestVisitor(servers[number % len(servers)], http, f"bench-{run_id}-{number}")
                 else:  # the widget's own kind of session id (channels/socketio.py refuses others)
                     visitor = SocketVisitor(assistant, uuid.uuid4().hex)
                 language = visitor_language(number, visits.languages)
@@ -267,6 +274,18 @@ def server_processes(assistant: LiveAssistant) -> Dict[str, int]:
     if len(assistant.processes) == 1:
         return {"Rasa server": assistant.processes[0].pid}
     return {"action server": assistant.processes[0].pid, "Rasa server": assistant.processes[1].pid}
+
+
+def rasa_import_mib() -> float:
+    """Resident memory of a fresh Python process that has imported Rasa's server and nothing else: the part
+    of a Rasa server's memory no pipeline or model can take away."""
+    code = (
+        "import re, rasa.core.agent; "
+        "print(re.search(r'VmRSS:\\s+(\\d+) kB', open('/proc/self/status').read())[1])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    return int(done.stdout.split()[-1]) / 1024
 
 
 def reset_peak_rss(pids: Dict[str, int]) -> None:
@@ -326,7 +345,7 @@ async def component_timings(assistant: LiveAssistant, samples: int) -> Dict[str,
     sender = f"bench-breakdown-{int(time.time())}"
     questions = faq_questions()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=MESSAGE_TIMEOUT)) as http:
-        visitor = RestVisitor(assistant, http, sender)
+        visitor = RestVisitor(assistant.url, http, sender)
         for text in visitor_script(random.Random(1), questions, 0):
             await visitor.send(text)
         async with http.get(assistant.api("/domain"), headers={"Accept": "application/json"}) as response:

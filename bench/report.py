@@ -16,6 +16,7 @@ from bench import HELDOUT_DIRS, LANGUAGES, PROJECT_DIR  # noqa: E402
 from bench.baselines import MAX_WRONG  # noqa: E402
 from bench.load import CHANNELS, MESSAGE_TIMEOUT, LevelResult, Profile  # noqa: E402
 from bench.quality import CRISIS_SET_LANGUAGE, PIPELINE  # noqa: E402
+from bench.scale_out import ScaleOut  # noqa: E402
 
 TARGET_LATENCY_MS = 150
 THINK_SECONDS = 1.0  # the think time of the levels "with think time" (bench/__main__.py's THINK_TIMES)
@@ -69,6 +70,8 @@ class Results:
     stage_seconds: Dict[str, float] = field(default_factory=dict)
     stock_levels: List[LevelResult] = field(default_factory=list)  # the stock `rasa init` bot's (REST)
     stock_build: Optional[Dict] = None  # its build record (bench/stock_bot.py); None: not run
+    scale_out: Optional[ScaleOut] = None  # one Rasa process against two (bench/scale_out.py); None: not run
+    rasa_import_mib: Optional[float] = None  # a process that has only imported Rasa's server (load.rasa_import_mib)
 
     @property
     def total_seconds(self) -> float:
@@ -297,6 +300,36 @@ def side_by_side_table(results: Results) -> str:
     return "\n".join(lines)
 
 
+def limits(results: Results) -> List[str]:
+    """What this run measured of the limits behind the serving goals, one sentence each."""
+    found = []
+    if results.rasa_import_mib is not None:
+        found.append(
+            f"Memory: a Python process that has only imported Rasa 3.6's server (`rasa.core.agent`, which brings "
+            f"TensorFlow with it, whatever the pipeline) holds {results.rasa_import_mib:.0f} MiB before any model is "
+            f"loaded, {results.rasa_import_mib / MEMORY_GOAL_MIB:.0%} of the {MEMORY_GOAL_MIB} MiB goal."
+        )
+    scale = results.scale_out
+    if scale is not None and scale.ratio(scale.two_replicas):
+        found.append(
+            f"Throughput: one Rasa server process handles one message at a time on one core (Python); on this "
+            f"machine's {scale.cores} cores two processes served {scale.ratio(scale.two_replicas):.2f}× (two replicas) "
+            f"and {scale.ratio(scale.two_workers):.2f}× (two workers on one port) the messages per second of one "
+            "(section \"More than one Rasa process\")."
+        )
+    if results.profile:
+        parts = sorted(
+            ((name, seconds) for name, seconds in results.profile.parts.items() if not name.startswith("of which")),
+            key=lambda item: -item[1],
+        )
+        found.append(
+            "Time per message: " + ", ".join(
+                f"{name} {seconds / results.profile.seconds:.0%}" for name, seconds in parts[:3]
+            ) + " of the profiled visit (section \"Where a round trip's time goes\")."
+        )
+    return found
+
+
 def stock_levels_table(levels: List[LevelResult]) -> str:
     lines = [
         "| channel | visitors | think | messages | msg/s | p50 ms | p95 ms | p99 ms | errors | visits finished | "
@@ -314,6 +347,11 @@ def stock_levels_table(levels: List[LevelResult]) -> str:
     return "\n".join(lines)
 
 
+def limits_paragraph(results: Results) -> str:
+    found = limits(results)
+    return "Limits measured in this run:\n\n" + "\n".join(f"- {line}" for line in found) if found else ""
+
+
 def side_by_side_section(results: Results) -> str:
     build = results.stock_build
     if build is None:
@@ -321,7 +359,9 @@ def side_by_side_section(results: Results) -> str:
 
 The stock bot was not run in this run (`--skip-stock`): its columns read "not run".
 
-{side_by_side_table(results)}"""
+{side_by_side_table(results)}
+
+{limits_paragraph(results)}"""
     return f"""## Side by side with a stock Rasa bot
 
 The same load generator and levels, over REST, against Rasa's own initial project: the bench builds it
@@ -337,6 +377,8 @@ per second). Throughput is the busiest REST level without think time; its errors
 level without think time.
 
 {side_by_side_table(results)}
+
+{limits_paragraph(results)}
 
 The absolute figures are this machine's ({os.cpu_count()} cores, shared with other work while the bench ran);
 on other hardware they differ, and the ratios are the comparison.
@@ -629,6 +671,34 @@ finished a whole visit (each includes a loopback HTTP request):
 {profile_section(results.profile)}"""
 
 
+def scale_out_section(results: Results) -> str:
+    found = results.scale_out
+    if found is None:
+        return "## More than one Rasa process\n\nNot measured in this run (`--skip-scale-out`)."
+    rows = [("one Rasa server, one process", found.one_process),
+            ("two replicas, each on its own port (nginx in docker-compose.yml)", found.two_replicas),
+            ("one server, two Sanic workers behind its one port (`SANIC_WORKERS=2`)", found.two_workers)]
+    table = "\n".join(
+        f"| {name} | {level.messages_per_second:.1f} | "
+        f"{'1.00×' if level is found.one_process else f'{found.ratio(level):.2f}×'} | "
+        f"{ms(level.latency_ms(95) / 1000)} | {level.error_count} |"
+        for name, level in rows
+    )
+    level = found.one_process
+    return f"""## More than one Rasa process
+
+The production set-up on loopback (`scripts/production_stack.py`: PostgreSQL tracker store, Redis lock store,
+one action server), started once for the three levels below (`bench/scale_out.py`): {level.visitors} REST
+visitors without think time (this assistant's visits, as above), {found.seconds:g} s or
+{found.conversations} conversations a level; the servers not in a level idle. Ratio: messages per second
+over the one-process level's. All on this machine's {found.cores} cores, shared with the load generator, the
+action server, PostgreSQL and Redis.
+
+| Rasa server processes | messages/s | ratio | p95 (ms) | errors |
+|---|---|---|---|---|
+{table}"""
+
+
 def markdown(results: Results, assets: str) -> str:
     target_rows = "\n".join(
         f"| {name} | {measured} | {'not run' if met is None else 'met' if met else '**missed**'} |"
@@ -656,6 +726,8 @@ Total run time {results.total_seconds / 60:.1f} min ({stages}). Earlier runs: [h
 {missed_summary(results)}
 
 {side_by_side_section(results)}
+
+{scale_out_section(results)}
 
 ## Answer quality
 
@@ -729,6 +801,8 @@ docs/benchmarks.md untouched). Run of {results.timestamp}, commit `{results.comm
 Total run time {results.total_seconds / 60:.1f} min ({stages}).
 
 {side_by_side_section(results)}
+
+{scale_out_section(results)}
 
 {serving_section(results, assets)}
 """

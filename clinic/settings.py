@@ -335,6 +335,15 @@ class Settings(BaseSettings):
         "docker-compose.yml sets it to redis://:${REDIS_PASSWORD}@redis:6379/2.", "production",
         expected="a redis:// or rediss:// URL, e.g. redis://:password@127.0.0.1:6379/2",
     )
+    SANIC_WORKERS: int = setting(
+        1, "Rasa server processes behind the Rasa server's one port (Rasa's own setting). Above 1 needs the "
+        "production set-up (`make run` then uses endpoints.production.yml): PostgreSQL (POSTGRES_HOST), the Redis lock "
+        "store (REDIS_HOST), so that one conversation's messages are handled one at a time across processes, and "
+        "SOCKETIO_MESSAGE_QUEUE_URL. The web widget's websocket stays with one "
+        "process; a browser that cannot open a websocket falls back to long-polling, which needs one process per "
+        "port: for those, run replicas behind nginx instead (docker-compose.yml). About 0.9 GB of memory each; "
+        "measured in the README, 'Several Rasa processes'.", "production", ge=1, le=64, unit="processes",
+    )
     SANIC_PROXIES_COUNT: Optional[int] = setting(
         None, "How many reverse proxies stand in front of the Rasa server; set 1 behind one proxy, so that Rasa "
         "takes the visitor's IP from X-Forwarded-For (per-IP rate limit). Empty: nothing in front, the "
@@ -448,6 +457,11 @@ class Settings(BaseSettings):
         values["TRACKER_DB_PATH"] = values.get("TRACKER_DB_PATH") or data_dir / "tracker.db"
         values["DATABASE_URL"] = values.get("DATABASE_URL") or f"sqlite:///{data_dir / 'clinic.db'}"
         values["BOOKING_SPOOL_PATH"] = values.get("BOOKING_SPOOL_PATH") or data_dir / "booking_spool.jsonl"
+        if values["SANIC_WORKERS"] > 1:
+            needed = ("POSTGRES_HOST", "REDIS_HOST", "SOCKETIO_MESSAGE_QUEUE_URL")
+            missing = [name for name in needed if not values.get(name)]
+            if missing:
+                raise ValueError(f"SANIC_WORKERS above 1: expected {', '.join(missing)} to be set too")
         if values["NOTIFIER"] is NotifierKind.smtp:
             missing = [name for name in ("SMTP_HOST", "SMTP_FROM", "SMTP_TO") if not values.get(name)]
             if missing:

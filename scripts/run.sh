@@ -19,7 +19,7 @@ defaults=$($PY - <<'PYTHON'
 from clinic import settings
 settings.apply_defaults()
 import os, shlex
-for name in ("ALLOWED_ORIGINS", "DATA_DIR", "SANIC_HOST"):
+for name in ("ALLOWED_ORIGINS", "DATA_DIR", "SANIC_HOST", "SANIC_WORKERS"):
     print(f"{name}={shlex.quote(os.environ[name])}")
 PYTHON
 ) || exit 1
@@ -66,10 +66,14 @@ start() {  # name, label, port, health URL, command...
 echo "Starting the assistant (first start loads the model, ~30 s)..."
 start actions "action server" "$ACTION_PORT" "http://127.0.0.1:$ACTION_PORT/health" \
   $WITH_ENV .venv/bin/rasa run actions --port "$ACTION_PORT"
+# Several Rasa processes behind the one port (SANIC_WORKERS, checked above to come with PostgreSQL and
+# Redis) share conversations and locks through the production endpoints; one process keeps SQLite.
+ENDPOINTS=endpoints.env.yml
+if [ "$SANIC_WORKERS" -gt 1 ]; then ENDPOINTS=endpoints.production.yml; fi
 # The API token is handed to Rasa inside its own process (scripts/rasa_run.py), never on a command line.
 start rasa "Rasa server" "$RASA_PORT" "http://127.0.0.1:$RASA_PORT/" \
   $PY scripts/rasa_run.py --interface 127.0.0.1 --port "$RASA_PORT" --cors $(echo "$ALLOWED_ORIGINS" | tr ',' ' ') \
-  --endpoints endpoints.env.yml --credentials credentials.env.yml
+  --endpoints "$ENDPOINTS" --credentials credentials.env.yml
 start web "demo website" "$WEB_PORT" "http://127.0.0.1:$WEB_PORT/" \
   env WEB_PORT="$WEB_PORT" RASA_PUBLIC_URL="http://127.0.0.1:$RASA_PORT" $WITH_ENV $PY scripts/serve_web.py
 if [ -d console ]; then

@@ -226,3 +226,37 @@ def test_a_stock_bot_visit_greets_answers_each_did_that_help_and_says_goodbye():
         assert 8 <= len(script) <= 17
         assert all(script[index + 1] in ANSWERS for index, text in enumerate(script) if text in SAD)
     assert visits.finished("Bye") and not visits.finished("Hey! How are you?")
+
+
+def test_the_report_sets_one_rasa_process_beside_two_replicas_and_two_workers(tmp_path):
+    from bench import report
+    from bench.scale_out import ScaleOut
+
+    results = quick_results()
+    results.scale_out = ScaleOut(
+        one_process=served_level("rest", 20, 0.0, 2400, 300, 900),
+        two_replicas=served_level("rest", 20, 0.0, 1600, 480, 900),
+        two_workers=served_level("rest", 20, 0.0, 1900, 450, 900),
+        seconds=30, conversations=300, cores=2,
+    )
+    results.scale_out.two_workers.errors["timeout"] = 2
+    results.rasa_import_mib = 520.4
+
+    text = report.write(results, tmp_path).read_text()
+    scale = section(text, "## More than one Rasa process")
+
+    rows = [line for line in scale.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[1].endswith(" | 30.0 | 1.00× | 2400 | 0 |")  # 300 messages in 10 s
+    assert rows[2].startswith("| two replicas") and rows[2].endswith(" | 48.0 | 1.60× | 1600 | 0 |")
+    assert rows[3].startswith("| one server, two Sanic workers") and rows[3].endswith(" | 45.0 | 1.50× | 1900 | 2 |")
+    assert "20 REST\nvisitors without think time" in scale and "2 cores" in scale
+
+    # The limits behind missed serving goals, under the side-by-side table.
+    side = section(text, "## Side by side with a stock Rasa bot")
+    assert "holds 520 MiB before any model is loaded, 87% of the 600 MiB goal" in side
+    assert "two processes served 1.60× (two replicas) and 1.50× (two workers on one port)" in side
+
+    results.scale_out = results.rasa_import_mib = None
+    text = report.write(results, tmp_path).read_text()
+    assert "Not measured in this run" in section(text, "## More than one")
+    assert "Limits measured" not in text

@@ -449,7 +449,7 @@ def test_make_run_docker_and_the_tests_take_every_value_from_the_environment_and
         text = (PROJECT_DIR / script).read_text()
         assert "endpoints.env.yml" in text and "credentials.env.yml" in text, script
         assert "endpoints.yml" not in text.replace("endpoints.env.yml", ""), script
-    assert "credentials.env.yml" in (PROJECT_DIR / "tests" / "production_stack.py").read_text()
+    assert "credentials.env.yml" in (PROJECT_DIR / "scripts" / "production_stack.py").read_text()
 
 
 # ---- Dockerfile and .dockerignore

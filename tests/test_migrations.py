@@ -56,7 +56,7 @@ def revision(url: str):
 def postgres():
     """A throw-away PostgreSQL cluster, as tests/test_production.py makes one (Debian's packages), in a
     folder the server's own user can reach."""
-    from tests.production_stack import PostgresServer
+    from scripts.production_stack import PostgresServer
 
     root = Path(tempfile.mkdtemp(prefix="clinic-migrations-"))
     os.chmod(root, 0o755)

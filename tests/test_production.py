@@ -1,16 +1,19 @@
 """Scale-out and faults, for real: two Rasa replicas, one action server, PostgreSQL and Redis.
 
-The tests share one stack (tests/production_stack.py) and run in file order: each fault test puts
+The tests share one stack (scripts/production_stack.py) and run in file order: each fault test puts
 back what it broke; the replica-kill test is last. Visitors talk over the REST channel, each from
 its own loopback address (127.0.x.y) as real visitors come from their own IPs.
 """
 import asyncio
 import http.client
 import json
+import queue
 import re
 import statistics
+import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Dict, List
 
 import aiohttp
@@ -20,8 +23,8 @@ import sqlalchemy as sa
 
 from rasa_server.rate_limit import DEFAULT_IP_PER_MINUTE
 from rasa_server.refusals import crisis_line
-from tests import production_stack
-from tests.production_stack import wait_for
+from scripts import production_stack
+from scripts.production_stack import wait_for
 from tests.test_handoff import ALWAYS_OPEN
 
 REFERENCE_CODE = re.compile(r"TC-[0-9A-Z]{6}")
@@ -130,6 +133,57 @@ def test_a_staff_message_sent_through_one_replica_reaches_a_web_chat_held_by_the
 
     messages = asyncio.run(chat())
     assert messages[0]["text"].startswith("Hi") and messages[-1]["text"] == "Hi, this is Dana from the clinic."
+
+
+def test_a_server_with_two_workers_behind_one_port_keeps_every_conversation_and_serves_the_widget(stack):
+    """SANIC_WORKERS=2 (README, "Several Rasa processes"): each message on a new connection, so that one
+    conversation's messages land on either worker; the widget's first choice of transport, a websocket,
+    stays on the worker it opened."""
+    replica = stack.add_rasa(workers=2)
+    origin = stack.env.get("ALLOWED_ORIGINS", "http://127.0.0.1:8080").split(",")[0]
+
+    async def visit(number: int) -> str:
+        sender = f"two-workers-{number}"
+        for text in BOOKING_UP_TO_SUMMARY[:3]:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+                async with http.post(f"{stack.url(replica)}/webhooks/rest/webhook",
+                                     json={"sender": sender, "message": text}) as response:
+                    assert response.status == 200 and await response.json()
+        return sender
+
+    def widget_chat() -> Dict[str, Any]:
+        # The synchronous client: its websocket transport is websocket-client's (python-engineio's asyncio
+        # one needs a newer aiohttp than Rasa 3.6 allows).
+        # websocket-client sends an Origin of its own unless given one as an option, not as a header.
+        client = socketio.Client(reconnection=False, websocket_extra_options={"origin": origin})
+        received: "queue.Queue[Dict[str, Any]]" = queue.Queue()
+        confirmed = threading.Event()
+        client.on("bot_uttered", received.put)
+        client.on("session_confirm", lambda _: confirmed.set())
+        client.connect(stack.url(replica), transports=["websocket"], wait_timeout=10)
+        try:
+            session_id = uuid.uuid4().hex
+            client.emit("session_request", {"session_id": session_id})
+            assert confirmed.wait(10)
+            client.emit("user_uttered", {"message": "hello", "session_id": session_id})
+            return received.get(timeout=60)
+        finally:
+            client.disconnect()
+
+    async def everyone():
+        return await asyncio.gather(asyncio.to_thread(widget_chat), *(visit(number) for number in range(10)))
+
+    try:
+        greeting, *senders = asyncio.run(everyone())
+        assert greeting["text"].startswith("Hi")
+        for sender in senders:
+            state = tracker(stack, replica, sender)
+            assert state["active_loop"]["name"] == "booking_form", sender
+            assert state["slots"]["full_name"] == "Maria Lopez" and state["slots"]["phone"] == "+15095550142", sender
+        server = stack.processes[f"rasa{replica}"].pid
+        assert len(Path(f"/proc/{server}/task/{server}/children").read_text().split()) == 2  # the two workers
+    finally:
+        stack.stop(f"rasa{replica}")
 
 
 def test_concurrent_messages_to_one_conversation_are_handled_one_at_a_time(stack):

@@ -136,3 +136,15 @@ def test_the_defaults_are_exported_for_rasa_and_the_commands_started(tmp_path):
     assert exported["ACTION_SERVER_TOKEN"] == (tmp_path / "action_server_token").read_text().strip()
     assert set(Settings.__fields__) - {"SANIC_PROXIES_COUNT"} <= set(exported)
     assert settings.load(exported).DATABASE_URL == exported["DATABASE_URL"]  # what is exported reads back
+
+
+def test_several_rasa_processes_need_the_shared_database_lock_store_and_socket_queue():
+    needs = "SANIC_WORKERS above 1: expected POSTGRES_HOST, SOCKETIO_MESSAGE_QUEUE_URL"
+    with pytest.raises(SettingsError, match=needs):
+        settings.load({"SANIC_WORKERS": "2", "REDIS_HOST": "127.0.0.1"})
+    with pytest.raises(SettingsError, match="SANIC_WORKERS"):
+        settings.load({"SANIC_WORKERS": "0"})
+    shared = {"POSTGRES_HOST": "127.0.0.1", "REDIS_HOST": "127.0.0.1",
+              "SOCKETIO_MESSAGE_QUEUE_URL": "redis://127.0.0.1:6379/2"}
+    assert settings.load({"SANIC_WORKERS": "2", **shared}).SANIC_WORKERS == 2
+    assert settings.load({}).SANIC_WORKERS == 1

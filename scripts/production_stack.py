@@ -183,15 +183,25 @@ class ProductionStack:
         )
         wait_until_up(f"http://127.0.0.1:{self.actions_port}/health", self.processes["actions"], log)
 
-    def launch_rasa(self, replica: int) -> None:
+    def launch_rasa(self, replica: int, workers: int = 1) -> None:
         log = self.root / f"rasa{replica}.log"
-        # As docker-compose.yml starts it: the API token from RASA_AUTH_TOKEN, never on the command line.
+        # As docker-compose.yml starts it: the API token from RASA_AUTH_TOKEN, never on the command line;
+        # SANIC_WORKERS: Rasa's own setting for several server processes behind the one port.
         self.processes[f"rasa{replica}"] = subprocess.Popen(
             [PYTHON, str(PROJECT_DIR / "scripts" / "rasa_run.py"),
              "--interface", "127.0.0.1", "--port", str(self.rasa_ports[replica]),
              "--endpoints", "endpoints.production.yml", "--credentials", "credentials.env.yml"],
-            cwd=PROJECT_DIR, env=self.env, stdout=log.open("a"), stderr=subprocess.STDOUT,
+            cwd=PROJECT_DIR, env={**self.env, "SANIC_WORKERS": str(workers)}, stdout=log.open("a"),
+            stderr=subprocess.STDOUT,
         )
+
+    def add_rasa(self, workers: int) -> int:
+        """One more Rasa server on the same database and Redis, with `workers` processes; its replica number."""
+        self.rasa_ports.append(free_port())
+        replica = len(self.rasa_ports) - 1
+        self.launch_rasa(replica, workers)
+        self.wait_for_rasa(replica)
+        return replica
 
     def wait_for_rasa(self, replica: int) -> None:
         wait_until_up(self.api(replica, "/status"), self.processes[f"rasa{replica}"], self.root / f"rasa{replica}.log")
