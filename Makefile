@@ -58,7 +58,7 @@ lint: install
 tune: install
 	$(WITH_ENV) $(PY) scripts/tune_thresholds.py
 
-# Answer quality and serving speed side by side (~20 min): writes docs/benchmarks.md and docs/benchmarks/.
+# Answer quality and serving speed side by side (about 80 min on 2 cores: the 5-fold cross-validation trains the whole NLU five times, ~10 min each): writes docs/benchmarks.md and docs/benchmarks/.
 # Serving is measured beside a stock `rasa init` bot, built offline by the first run (~3 min more) and kept in
 # var/bench/stock_bot/.
 bench: train

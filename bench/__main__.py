@@ -1,7 +1,8 @@
 """`python -m bench [--quick] [--serving-only] [--skip-stock] [--skip-scale-out]`: answer quality and serving
 speed, written to docs/benchmarks.md.
 
-The full run (`make bench`) takes about 20 minutes on 2 cores (4 of them serving the stock bot).
+The full run (`make bench`) takes about 80 minutes on 2 cores (each of the 5 cross-validation folds trains the
+whole NLU, ~10 min; serving, the stock bot and the two-process levels ~20 min).
 `--quick` runs the same code small (2 folds on 12 examples per label, 1 and 5 visitors for 5 s, no
 training timing) and writes to a temporary folder: for checking the benchmark itself, not for figures.
 
