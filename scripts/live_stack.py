@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List
 
@@ -33,11 +33,12 @@ def free_port() -> int:
 class LiveAssistant:
     url: str          # the Rasa server, e.g. http://127.0.0.1:PORT
     actions_url: str  # the action server
-    token: str        # the Rasa HTTP API token
+    # Secrets (and the environment that holds them) stay out of the repr, which error messages show.
+    token: str = field(repr=False)  # the Rasa HTTP API token
     data_dir: Path
-    env: Dict[str, str]
+    env: Dict[str, str] = field(repr=False)
     processes: List[subprocess.Popen]
-    action_token: str = ""  # the secret the Rasa server sends the action server
+    action_token: str = field(default="", repr=False)  # the secret the Rasa server sends the action server
 
     @property
     def action_headers(self) -> Dict[str, str]:

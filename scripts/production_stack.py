@@ -168,8 +168,8 @@ class ProductionStack:
     postgres: PostgresServer
     redis: RedisServer
     database_link: FaultyLink
-    token: str
-    env: Dict[str, str]
+    token: str = field(repr=False)  # secrets stay out of the repr, which error messages show
+    env: Dict[str, str] = field(repr=False)
     actions_port: int = 0
     rasa_ports: List[int] = field(default_factory=list)
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)

@@ -298,3 +298,18 @@ def test_the_rasa_server_multiplies_on_one_blas_thread_unless_told_otherwise(pre
     result = subprocess.run([sys.executable, "-c", check], cwd=PROJECT_DIR, capture_output=True, text=True,
                             env=env, timeout=120)
     assert result.stdout.split() == [str(min(expected, os.cpu_count()))], result.stderr[-2000:]
+
+
+def test_a_started_stack_shown_in_an_error_message_does_not_show_its_secrets(tmp_path):
+    """The test and bench harnesses hold the API token, the action server's secret and the environment
+    with every other secret; an assertion or a traceback that prints the harness must show none of them."""
+    from scripts.live_stack import LiveAssistant
+    from scripts.production_stack import ProductionStack
+
+    secrets = {"token": "api-token-1", "action": "action-secret-2", "env": "smtp-password-3"}
+    assistant = LiveAssistant("http://127.0.0.1:1", "http://127.0.0.1:2", secrets["token"], tmp_path,
+                              {"SMTP_PASSWORD": secrets["env"]}, [], secrets["action"])
+    stack = ProductionStack(tmp_path, None, None, None, secrets["token"], {"SMTP_PASSWORD": secrets["env"]})
+    for shown in (repr(assistant), repr(stack)):
+        assert not any(secret in shown for secret in secrets.values()), shown
+    assert secrets["token"] in assistant.api("/status")  # still there for the harness's own requests
