@@ -312,7 +312,7 @@ def limits(results: Results) -> List[str]:
     scale = results.scale_out
     if scale is not None and scale.ratio(scale.two_replicas):
         found.append(
-            f"Throughput: one Rasa server process handles one message at a time on one core (Python); on this "
+            f"Throughput: one Rasa server process uses at most about one core (Python's interpreter lock); on this "
             f"machine's {scale.cores} cores two processes served {scale.ratio(scale.two_replicas):.2f}× (two replicas) "
             f"and {scale.ratio(scale.two_workers):.2f}× (two workers on one port) the messages per second of one "
             "(section \"More than one Rasa process\")."
