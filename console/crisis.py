@@ -50,9 +50,11 @@ def why(episode: CrisisEpisode, technical: bool = True) -> str:
     if found is None or (not found.reason and found.score is None):
         what = "a crisis" if episode.kind == "crisis" else "a possible crisis"
         return f"the message was recognised as {what} (no detector details were recorded)"
-    if found.reason.startswith("pattern:"):
-        return "the message matched the crisis phrase list" + (f" ({found.reason})" if technical else "")
     score = f" (score {found.score:.2f})" if found.score is not None and technical else ""
+    if found.reason.startswith("pattern:"):
+        phrase_list = "the message matched the crisis phrase list" + (f" ({found.reason})" if technical else "")
+        # a phrase-list match the detector disagrees with gets the check-in (crisis_safety_net.py)
+        return phrase_list + (f", but the crisis detector was unsure{score}" if found.tier == "check" else "")
     if found.tier == "sure":
         return f"the crisis detector was sure{score}"
     if found.tier == "check":

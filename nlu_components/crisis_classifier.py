@@ -13,10 +13,10 @@ intents, so the model learns where the line is. Its probability decides:
   (the intent classifier also knows crisis examples), it becomes `possible_crisis`: when the two
   disagree, the visitor is asked rather than ignored.
 
-Both thresholds are chosen by cross-validation on the training data (scripts/tune_thresholds.py,
-docs/thresholds.md): recall first. The deterministic patterns (crisis_safety_net.py) run after
-this and remain a floor. The parse result carries `crisis`: {"tier", "score", "reason"} for the
-staff console.
+Both thresholds are chosen by cross-validation on the training data (scripts/tune_crisis.py,
+docs/crisis-thresholds.md): recall first. The deterministic patterns (crisis_safety_net.py) run
+after this and remain a floor: a message they match gets at least the check-in. The parse result
+carries `crisis`: {"tier", "score", "reason"} for the staff console.
 """
 import re
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -35,6 +35,9 @@ POSSIBLE_CRISIS_INTENT = "possible_crisis"
 OTHER = "other"
 # What the parse result carries for staff and for the actions: tier "sure" or "check".
 CRISIS_KEY = "crisis"
+# The detector's score for every message, for the crisis patterns that run after it (not in the
+# parse result).
+CRISIS_SCORE_KEY = "crisis_score"
 # A crisis is often one clause of an ordinary question ("how much is it? i won't be around
 # anyway"): each clause is scored too (see crisis_scores).
 CLAUSE_BREAK = re.compile(
@@ -124,6 +127,7 @@ class CrisisClassifier(LinearTextClassifier):
         if not self.model or not with_text:
             return messages
         for message, score in zip(with_text, self.crisis_scores(with_text), strict=True):
+            message.set(CRISIS_SCORE_KEY, score)
             tier = crisis_tier(score, float(self.config["sure_threshold"]), float(self.config["check_threshold"]))
             classified_as_crisis = (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == CRISIS_INTENT
             if tier is None and classified_as_crisis:

@@ -1,10 +1,14 @@
 """A deterministic net under the crisis classifier: recall matters more than precision here.
 
 After every other NLU component has run, a message that matches a crisis pattern
-(crisis_patterns.yml, written for clinical review) becomes the `crisis` intent with confidence 1,
-whatever the classifiers said (tier "sure"; the pattern's name is kept on the parse result, so
-staff can see why). The crisis classifier (crisis_classifier.py) carries generalization; these
-patterns are the floor under it.
+(crisis_patterns.yml, written for clinical review) is never left to the other intents: it gets
+the crisis response (tier "sure") when the crisis classifier also finds a crisis more likely than
+not (its score at least `classifier_agreement`), and the check-in (tier "check") when the
+classifier disagrees, whatever the other classifiers said. The pattern's name is kept on the parse
+result, so staff can see why. The crisis classifier (crisis_classifier.py) carries
+generalization; these patterns are the floor under it. Why the classifier has a say: on phrasings
+written blind, most of the patterns' false alarms were professionals' referral questions, calm
+past history, idioms and dreams, which the classifier scores low (docs/crisis-thresholds.md).
 """
 import re
 import unicodedata
@@ -19,7 +23,13 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu_components.crisis_classifier import CRISIS_INTENT, CRISIS_KEY, set_intent
+from nlu_components.crisis_classifier import (
+    CRISIS_INTENT,
+    CRISIS_KEY,
+    CRISIS_SCORE_KEY,
+    POSSIBLE_CRISIS_INTENT,
+    set_intent,
+)
 
 DEFAULT_PATTERNS_FILE = Path(__file__).with_name("crisis_patterns.yml")
 APOSTROPHES = re.compile(r"['’‘`´]")
@@ -69,10 +79,11 @@ class CrisisMatcher:
 class CrisisSafetyNet(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"patterns_file": None}
+        return {"patterns_file": None, "classifier_agreement": 0.5}
 
-    def __init__(self, matcher: CrisisMatcher) -> None:
+    def __init__(self, matcher: CrisisMatcher, classifier_agreement: float = 0.5) -> None:
         self.matcher = matcher
+        self.classifier_agreement = classifier_agreement
 
     @classmethod
     def create(
@@ -82,13 +93,20 @@ class CrisisSafetyNet(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "CrisisSafetyNet":
-        return cls(CrisisMatcher.from_file(config.get("patterns_file") or DEFAULT_PATTERNS_FILE))
+        return cls(
+            CrisisMatcher.from_file(config.get("patterns_file") or DEFAULT_PATTERNS_FILE),
+            float(config["classifier_agreement"]),
+        )
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             pattern = self.matcher.match(message.get(TEXT))
             if pattern is None:
                 continue
-            set_intent(message, CRISIS_INTENT, 1.0)
-            message.set(CRISIS_KEY, {"tier": "sure", "score": 1.0, "reason": f"pattern: {pattern}"}, add_to_output=True)
+            # without a crisis classifier in the pipeline, the pattern alone decides
+            score = message.get(CRISIS_SCORE_KEY, 1.0)
+            sure = score >= self.classifier_agreement
+            set_intent(message, CRISIS_INTENT if sure else POSSIBLE_CRISIS_INTENT, 1.0 if sure else score)
+            crisis = {"tier": "sure" if sure else "check", "score": round(score, 3), "reason": f"pattern: {pattern}"}
+            message.set(CRISIS_KEY, crisis, add_to_output=True)
         return messages

@@ -2,7 +2,8 @@
 
 Every training example (data/, both languages) is scored by a crisis classifier trained on the
 other folds, with the same features and settings as config.yml's CrisisClassifier; a message the
-crisis patterns match counts as a crisis response, as when serving. Then:
+crisis patterns match gets the crisis response or the check-in as when serving (crisis_safety_net.py).
+Then:
   - check_threshold: the highest threshold at which at least MIN_RECALL of crisis examples reach
     the check-in or the crisis response (recall first);
   - sure_threshold: the lowest threshold at which at most MAX_FALSE_CRISIS of ordinary examples
@@ -75,34 +76,56 @@ def out_of_fold_probabilities(messages: List[Message], folds: int) -> List[Tuple
     return probabilities
 
 
-def scores_at(probabilities: List[Tuple[float, List[float]]], matched: np.ndarray, sure: float) -> np.ndarray:
-    """The scores when serving with this sure_threshold; pattern matches are 1.0, as the patterns'
-    floor gives them the crisis response whatever the detector says."""
-    scores = np.asarray([combined_score(whole, parts, sure) for whole, parts in probabilities])
-    return np.where(matched, 1.0, scores)
+def tiers(scores: np.ndarray, matched: np.ndarray, sure: float, check: float, agreement: float):
+    """(crisis response, check-in or crisis response) for every message when serving with these
+    thresholds: the detector's tiers, and the patterns' floor (a match gets the crisis response when
+    the detector's score reaches `agreement`, the check-in otherwise; crisis_safety_net.py)."""
+    return (scores >= sure) | (matched & (scores >= agreement)), (scores >= check) | matched
 
 
 def choose(
-    probabilities: List[Tuple[float, List[float]]], matched: np.ndarray, is_crisis: np.ndarray
+    probabilities: List[Tuple[float, List[float]]], matched: np.ndarray, is_crisis: np.ndarray, agreement: float
 ) -> Dict[str, float]:
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
-    check, sure, scores = 0.01, 0.99, scores_at(probabilities, matched, 0.99)
+    check, sure = 0.01, 0.99
     for candidate in grid:
-        candidate_scores = scores_at(probabilities, matched, candidate)
-        crisis, ordinary = candidate_scores[is_crisis], candidate_scores[~is_crisis]
-        candidate_check = max((t for t in grid if (crisis >= t).mean() >= MIN_RECALL), default=0.01)
-        if (ordinary >= candidate).mean() <= MAX_FALSE_CRISIS and candidate >= candidate_check:
-            check, sure, scores = candidate_check, candidate, candidate_scores
+        scores = np.asarray([combined_score(w, parts, candidate) for w, parts in probabilities])
+        recall = {t: tiers(scores, matched, candidate, t, agreement)[1][is_crisis].mean() for t in grid}
+        candidate_check = max((t for t in grid if recall[t] >= MIN_RECALL), default=0.01)
+        response, _ = tiers(scores, matched, candidate, candidate_check, agreement)
+        if response[~is_crisis].mean() <= MAX_FALSE_CRISIS and candidate >= candidate_check:
+            check, sure = candidate_check, candidate
             break
-    crisis, ordinary = scores[is_crisis], scores[~is_crisis]
+    return outcome_figures(probabilities, matched, is_crisis, sure, check, agreement)
+
+
+def outcome_figures(
+    probabilities: List[Tuple[float, List[float]]],
+    matched: np.ndarray,
+    is_crisis: np.ndarray,
+    sure: float,
+    check: float,
+    agreement: float,
+) -> Dict[str, float]:
+    scores = np.asarray([combined_score(w, parts, sure) for w, parts in probabilities])
+    response, any_tier = tiers(scores, matched, sure, check, agreement)
     return {
         "check_threshold": float(check),
         "sure_threshold": float(sure),
-        "recall_any_tier": float((crisis >= check).mean()),
-        "recall_sure": float((crisis >= sure).mean()),
-        "ordinary_crisis_response": float((ordinary >= sure).mean()),
-        "ordinary_check_in": float(((ordinary >= check) & (ordinary < sure)).mean()),
+        "recall_any_tier": float(any_tier[is_crisis].mean()),
+        "recall_sure": float(response[is_crisis].mean()),
+        "ordinary_crisis_response": float(response[~is_crisis].mean()),
+        "ordinary_check_in": float((any_tier & ~response)[~is_crisis].mean()),
     }
+
+
+def classifier_agreement() -> float:
+    """The crisis patterns' `classifier_agreement` setting in config.yml."""
+    from nlu_components.crisis_safety_net import CrisisSafetyNet
+
+    config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())
+    settings = next(c for c in config["pipeline"] if c["name"].endswith("CrisisSafetyNet"))
+    return float({**CrisisSafetyNet.get_default_config(), **settings}["classifier_agreement"])
 
 
 def main() -> int:
@@ -114,7 +137,12 @@ def main() -> int:
     probabilities = out_of_fold_probabilities(messages, args.folds)
     matcher = CrisisMatcher.from_file()
     matched = np.asarray([matcher.match(m.get(TEXT)) is not None for m in messages])
-    figures = choose(probabilities, matched, is_crisis)
+    agreement = classifier_agreement()
+    figures = choose(probabilities, matched, is_crisis, agreement)
+    configured = classifier_config()
+    now = outcome_figures(
+        probabilities, matched, is_crisis, configured["sure_threshold"], configured["check_threshold"], agreement
+    )
     within_limits = figures["ordinary_check_in"] <= MAX_CHECK_IN
     previous = REPORT.read_text() if REPORT.exists() else ""
     settings_section = previous[previous.index(SETTINGS_HEADING):] if SETTINGS_HEADING in previous else ""
@@ -126,14 +154,22 @@ def main() -> int:
         f"{MIN_RECALL:.1%} of crisis examples get the check-in or the crisis response; the crisis-response "
         f"threshold is the lowest at which at most {MAX_FALSE_CRISIS:.1%} of other examples would get it, "
         "each candidate scored as when serving with it (a clause raises its message only when it reaches "
-        "that threshold itself).\n\n"
-        "| setting (config.yml, CrisisClassifier) | value |\n|---|---|\n"
-        f"| `check_threshold` | {figures['check_threshold']} |\n| `sure_threshold` | {figures['sure_threshold']} |\n\n"
-        "| cross-validated outcome | share |\n|---|---|\n"
-        f"| crisis examples given the crisis response or the check-in | {figures['recall_any_tier']:.1%} |\n"
-        f"| crisis examples given the crisis response at once | {figures['recall_sure']:.1%} |\n"
-        f"| other examples given the crisis response | {figures['ordinary_crisis_response']:.1%} |\n"
-        f"| other examples given the check-in | {figures['ordinary_check_in']:.1%} |\n"
+        "that threshold itself; a message the crisis patterns match gets the crisis response when the "
+        "detector's score reaches the patterns' `classifier_agreement`, the check-in otherwise).\n\n"
+        "| setting (CrisisClassifier) | config.yml now | chosen |\n|---|---|---|\n"
+        + "".join(
+            f"| `{key}` | {now[key]} | {figures[key]} |\n" for key in ("check_threshold", "sure_threshold")
+        )
+        + "\n| cross-validated outcome | config.yml now | chosen |\n|---|---|---|\n"
+        + "".join(
+            f"| {name} | {now[key]:.1%} | {figures[key]:.1%} |\n"
+            for name, key in (
+                ("crisis examples given the crisis response or the check-in", "recall_any_tier"),
+                ("crisis examples given the crisis response at once", "recall_sure"),
+                ("other examples given the crisis response", "ordinary_crisis_response"),
+                ("other examples given the check-in", "ordinary_check_in"),
+            )
+        )
         + ("" if within_limits else f"\nThe check-in rate is above the {MAX_CHECK_IN:.0%} limit: improve the data.\n")
         + ("\n" + settings_section if settings_section else "")
     )

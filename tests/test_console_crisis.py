@@ -11,6 +11,7 @@ tests/test_console_hardening.py.
 """
 import re
 import time
+from datetime import datetime, timezone
 
 import pytest
 from markupsafe import escape
@@ -18,8 +19,9 @@ from sqlalchemy import create_engine, insert, select
 
 from console import create_app
 from console.accounts import save_user
+from console.crisis import why
 from console.templating import opaque
-from console.tracker import EVENTS
+from console.tracker import EVENTS, CrisisEpisode, Detection
 from tests.console_rows import RecordingRasa, event
 from tests.test_console_hardening import page, signed_in
 
@@ -349,3 +351,17 @@ def test_the_overview_counts_crisis_responses_and_check_ins(app, kim):
     engine.dispose()
     assert re.search(r"<td>Crisis responses</td><td>%d</td>" % (given + 1), body), "and the one after the yes"
     assert re.search(r"<td>Crisis check-ins</td><td>3</td>", body), "yes, no and unanswered"
+
+
+def test_a_phrase_list_match_the_detector_doubted_says_so():
+    """The phrase list alone gives the check-in when the detector disagrees (crisis_safety_net.py):
+    staff see both, so they know why the visitor was asked rather than given the crisis response."""
+    doubted = Detection(tier="check", score=0.08, reason="pattern: suicide_words")
+    episode = CrisisEpisode("check_in", datetime(2026, 12, 1, tzinfo=timezone.utc), 7, doubted)
+    assert why(episode) == (
+        "the message matched the crisis phrase list (pattern: suicide_words), but the crisis detector was unsure "
+        "(score 0.08)"
+    )
+    assert why(episode, technical=False) == (
+        "the message matched the crisis phrase list, but the crisis detector was unsure"
+    )

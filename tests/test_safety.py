@@ -1,10 +1,11 @@
 """The crisis response and the deterministic crisis net under the classifier."""
 import pytest
+from rasa.shared.nlu.training_data.message import Message
 from rasa_sdk.events import ActiveLoop, SlotSet
 
 from actions.safety import ActionCheckInAnswer, ActionCrisisResponse
-from nlu_components.crisis_classifier import clauses, combined_score, crisis_tier
-from nlu_components.crisis_safety_net import CrisisMatcher, normalise
+from nlu_components.crisis_classifier import CRISIS_SCORE_KEY, clauses, combined_score, crisis_tier
+from nlu_components.crisis_safety_net import CrisisMatcher, CrisisSafetyNet, normalise
 
 
 async def test_crisis_response_is_sent_and_flagged(dispatcher, make_tracker, domain):
@@ -94,6 +95,30 @@ def test_general_questions_and_junk_do_not_trigger(matcher, text):
 
 def test_a_personal_mention_triggers_even_inside_a_question(matcher):
     assert matcher.match("can ketamine help my suicidal thoughts") == "suicide_words"
+
+
+def net_result(matcher, text, detector_score=None):
+    """What the crisis patterns make of a message the detector scored (None: no detector ran)."""
+    message = Message(data={"text": text, "intent": {"name": "faq", "confidence": 0.9}})
+    if detector_score is not None:
+        message.set(CRISIS_SCORE_KEY, detector_score)
+    CrisisSafetyNet(matcher, classifier_agreement=0.5).process([message])
+    return message.get("intent")["name"], message.get("crisis")
+
+
+def test_a_phrase_list_match_the_detector_agrees_with_gets_the_crisis_response(matcher):
+    intent, crisis = net_result(matcher, "i want to kill myself", detector_score=0.62)
+    assert intent == "crisis" and crisis["tier"] == "sure" and crisis["reason"].startswith("pattern:")
+
+
+def test_a_phrase_list_match_the_detector_doubts_still_gets_the_check_in(matcher):
+    """A therapist's referral question or an idiom can match a phrase; the visitor is asked, never ignored."""
+    intent, crisis = net_result(matcher, "i want to kill myself", detector_score=0.08)
+    assert intent == "possible_crisis"
+    assert crisis == {"tier": "check", "score": 0.08, "reason": "pattern: self_directed_harm"}
+    # without a detector in the pipeline the phrase list alone decides, as before
+    assert net_result(matcher, "i want to kill myself")[0] == "crisis"
+    assert net_result(matcher, "what are the side effects", detector_score=0.9)[0] == "faq"
 
 
 # ---- the check-in and the staff alert
