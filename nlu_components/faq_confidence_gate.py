@@ -1,12 +1,20 @@
-"""Sends a message to clarification when the response selector is unsure which FAQ answer fits.
+"""Sends an unsure message to clarification, with thresholds for each language.
 
-Rasa's FallbackClassifier looks only at the intent's confidence. A message can be confidently
-"some FAQ question" while the response selector is torn between two answers; answering then would
-be a guess. This gate turns such a message into `nlu_fallback`, like FallbackClassifier does, when
-the chosen answer's confidence is below `threshold` or when it leads the second-best answer by less
-than `margin` (0: no margin rule). Both are tuned by cross-validation (scripts/tune_thresholds.py).
+Rasa's FallbackClassifier looks only at the intent's confidence, with one threshold for every
+message. Two things it cannot do, done here:
+- **the FAQ answer**: a message can be confidently "some FAQ question" while the answer selector is
+  torn between two answers; answering then would be a guess. Below `answer` (the chosen answer's
+  confidence) or `answer_margin` (how far it leads the second-best answer), `nlu_fallback`.
+- **one setting per language**: the intent classifier is less sure of itself in Spanish than in
+  English for the same share of right answers, so one threshold either loses Spanish right
+  answers or lets English guesses through (docs/thresholds.md). Each language (from
+  LanguageDetector; a message in no clear language uses DEFAULT_LANGUAGE's) has its own `intent`
+  and `intent_margin` (the top intent's confidence, and its lead over the second), applied on top
+  of FallbackClassifier, which config.yml sets no stricter than the loosest language.
+
+All four per language are tuned on the development set (scripts/tune_thresholds.py, `make tune`).
 """
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -16,21 +24,36 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
+from nlu_components.language_detector import LANGUAGE_KEY
+
 RETRIEVAL_INTENT = "retrieval_intent"
-THRESHOLD = "threshold"
-MARGIN = "margin"
+THRESHOLDS = "thresholds"
+DEFAULT_LANGUAGE = "en"
+SETTINGS = ("intent", "intent_margin", "answer", "answer_margin")
+
+
+def top_two(ranking: List[Dict[Text, Any]]) -> List[float]:
+    confidences = [float(item.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for item in ranking[:2]]
+    return confidences + [0.0] * (2 - len(confidences))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class FaqConfidenceGate(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {RETRIEVAL_INTENT: "faq", THRESHOLD: 0.5, MARGIN: 0.0}
+        return {
+            RETRIEVAL_INTENT: "faq",
+            THRESHOLDS: {DEFAULT_LANGUAGE: {"intent": 0.0, "intent_margin": 0.0, "answer": 0.5, "answer_margin": 0.0}},
+        }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.retrieval_intent = config[RETRIEVAL_INTENT]
-        self.threshold = float(config[THRESHOLD])
-        self.margin = float(config.get(MARGIN) or 0.0)
+        self.thresholds = {
+            language: {name: float(settings.get(name) or 0.0) for name in SETTINGS}
+            for language, settings in config[THRESHOLDS].items()
+        }
+        if DEFAULT_LANGUAGE not in self.thresholds:
+            raise ValueError(f"FaqConfidenceGate: `{THRESHOLDS}` needs settings for '{DEFAULT_LANGUAGE}'")
 
     @classmethod
     def create(
@@ -42,29 +65,38 @@ class FaqConfidenceGate(GraphComponent):
     ) -> "FaqConfidenceGate":
         return cls(config)
 
-    def selector(self, message: Message) -> Dict[Text, Any]:
-        return (message.get("response_selector") or {}).get(self.retrieval_intent) or {}
+    def settings(self, message: Message) -> Dict[Text, float]:
+        language = (message.get(LANGUAGE_KEY) or {}).get("name")
+        return self.thresholds.get(language) or self.thresholds[DEFAULT_LANGUAGE]
 
-    def answer_confidence(self, message: Message) -> float:
-        return float((self.selector(message).get("response") or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+    def answer_confidences(self, message: Message) -> List[float]:
+        """The chosen FAQ answer's confidence and the second-best answer's."""
+        selector = (message.get("response_selector") or {}).get(self.retrieval_intent) or {}
+        chosen = float((selector.get("response") or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        return [chosen, top_two(selector.get("ranking") or [])[1]]
 
-    def answer_margin(self, message: Message) -> float:
-        """The chosen answer's confidence minus the second-best answer's (its own if there is none)."""
-        ranking = self.selector(message).get("ranking") or []
-        second = float(ranking[1].get(PREDICTED_CONFIDENCE_KEY) or 0.0) if len(ranking) > 1 else 0.0
-        return self.answer_confidence(message) - second
-
-    def sure(self, message: Message) -> bool:
-        return self.answer_confidence(message) >= self.threshold and self.answer_margin(message) >= self.margin
+    def unsure_threshold(self, message: Message) -> Optional[float]:
+        """The threshold the message falls below, or None if it is sure enough."""
+        settings = self.settings(message)
+        intent = message.get(INTENT) or {}
+        first, second = top_two(message.get(INTENT_RANKING_KEY) or [intent])
+        if first < settings["intent"] or first - second < settings["intent_margin"]:
+            return settings["intent"]
+        if intent.get(INTENT_NAME_KEY) == self.retrieval_intent:
+            chosen, runner_up = self.answer_confidences(message)
+            if chosen < settings["answer"] or chosen - runner_up < settings["answer_margin"]:
+                return settings["answer"]
+        return None
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if intent.get(INTENT_NAME_KEY) != self.retrieval_intent:
+            if not intent.get(INTENT_NAME_KEY) or intent.get(INTENT_NAME_KEY) == DEFAULT_NLU_FALLBACK_INTENT_NAME:
                 continue
-            if self.sure(message):
+            threshold = self.unsure_threshold(message)
+            if threshold is None:
                 continue
-            fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: self.threshold}
+            fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: threshold}
             message.data[INTENT] = fallback
             message.data.setdefault(INTENT_RANKING_KEY, []).insert(0, fallback)
         return messages

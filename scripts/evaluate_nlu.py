@@ -110,6 +110,8 @@ def evaluate(
     faq_top1_right = [text for text, gold in faq if top1[text] == gold]
     faq_right = [text for text, gold in faq if predicted[text] == gold]
     faq_clarified = [text for text, gold in faq if predicted[text] == FALLBACK]
+    # the crisis detector's tiers on FAQ questions count as wrong answers, and are also given apart
+    faq_crisis_tiers = [text for text, gold in faq if predicted[text] in (CRISIS, CHECK_IN)]
     faq_errors = Counter(
         (gold, predicted[text]) for text, gold in faq if predicted[text] not in (gold, FALLBACK)
     )
@@ -132,6 +134,7 @@ def evaluate(
         "faq_answered_right_rate": share(len(faq_right), len(faq)),
         "faq_clarification_rate": share(len(faq_clarified), len(faq)),
         "faq_wrong_answer_rate": share(sum(faq_errors.values()), len(faq)),
+        "faq_crisis_tier_rate": share(len(faq_crisis_tiers), len(faq)),
         "faq_confusions": [
             {"expected": gold, "got": got, "count": count} for (gold, got), count in faq_errors.most_common(10)
         ],

@@ -1,16 +1,22 @@
-"""Tunes the "never guess" thresholds by cross-validation on the training data.
+"""Tunes the "never guess" thresholds on messages the model did not learn from.
 
-The held-out files are not touched. The training data (both languages) is split into K folds
-(stratified by intent and FAQ topic); for each fold the intent classifier and the FAQ answer
-selector of config.yml are trained on the rest and run on the fold, recording the raw confidences.
-The thresholds chosen (FallbackClassifier's threshold and ambiguity threshold, FaqConfidenceGate's
-threshold and margin) answer as many FAQ questions right as possible while, in every language, at
-most MAX_WRONG of FAQ questions get a wrong answer, a wrong answer stays rarer than a clarification,
-and at most MAX_UNRELATED of other messages get an FAQ answer; everything else gets a clarification.
+Two sources of such messages (the held-out and frozen test sets are never read):
+- with --development-set (what `make tune` runs): tests/dev/faq_dev.yml, phrasings written blind
+  like a visitor's and never trained on, scored by the trained model as a visitor's message would be;
+- by default, K-fold cross-validation on the training data (both languages, stratified by intent and
+  FAQ topic): for each fold the intent classifier and the FAQ answer selector of config.yml are
+  trained on the rest and run on the fold. The training data holds deliberately unusual phrasings and
+  the fold models see less of it, so this source is the more cautious of the two.
+The thresholds chosen for each language (FaqConfidenceGate's `thresholds`: the intent's confidence
+and its lead over the second intent, the FAQ answer's confidence and its lead over the second
+answer) answer as many of that language's FAQ questions right as possible while at most MAX_WRONG
+of them get a wrong answer, a wrong answer stays rarer than a clarification, and at most
+MAX_UNRELATED of its other messages get an FAQ answer; everything else gets a clarification.
 Results go to docs/thresholds.md (copy the values into config.yml); the raw confidences to
-results/threshold_observations.json, so that `--reuse` can re-score without retraining. A section
-of the report headed KEPT_HEADING (written by hand) is kept when the report is rewritten.
-Usage: python scripts/tune_thresholds.py [--folds 5] [--max-wrong 0.025] [--max-unrelated 0.02] [--reuse]
+results/threshold_observations[_dev].json, so that `--reuse` can re-score without recomputing. A
+section of the report headed KEPT_HEADING (written by hand) is kept when the report is rewritten.
+Usage: python scripts/tune_thresholds.py [--development-set [FILE] [--model PATH] | --folds 5]
+                                         [--max-wrong 0.02] [--max-unrelated 0.02] [--reuse]
 """
 import argparse
 import json
@@ -26,6 +32,7 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
+from clinic.faq_topics import FAQ_FOLLOW_UPS, follow_up_answer  # noqa: E402
 from scripts.evaluate_nlu import read_nlu_examples  # noqa: E402
 
 REPORT = PROJECT_DIR / "docs" / "thresholds.md"
@@ -33,14 +40,14 @@ OBSERVATIONS = PROJECT_DIR / "results" / "threshold_observations.json"
 GRID = [round(0.05 * step, 2) for step in range(0, 20)]
 # a section of the report written by hand (what was decided, and why), kept when the report is rewritten
 KEPT_HEADING = "## Decision"
-SETTING_NAMES = [
-    "FallbackClassifier `threshold`",
-    "FallbackClassifier `ambiguity_threshold`",
-    "FaqConfidenceGate `threshold`",
-    "FaqConfidenceGate `margin`",
-]
+SETTING_NAMES = ["`intent`", "`intent_margin`", "`answer`", "`answer_margin`"]
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 MARGINS = [round(0.05 * step, 2) for step in range(0, 11)]
+DEVELOPMENT_SET = PROJECT_DIR / "tests" / "dev" / "faq_dev.yml"
+# labels the fallback gates and the crisis check-in put above the intent classifier's own ranking (a
+# crisis response stays: the visitor gets it instead of an answer)
+GATE_LABELS = ("nlu_fallback", "possible_crisis")
+DEFAULT_LANGUAGE = "en"  # FaqConfidenceGate's, for a language it has no thresholds for
 
 
 def folds(examples: List[Tuple[str, str]], k: int, seed: int = 7) -> List[List[Tuple[str, str]]]:
@@ -114,23 +121,51 @@ def observations(k: int) -> List[Dict]:
         intents.process(held_messages)
         answers.process(held_messages)
         for (i, gold), message in zip(held, held_messages, strict=True):
-            ranking = message.get("intent_ranking")
-            selector = message.get("response_selector", {}).get("faq", {})
-            answer_ranking = selector.get("ranking", [])
-            rows[i] = {
-                "text": messages[i].get(TEXT),
-                "language": languages[i],
-                "gold": gold,
-                "intent": ranking[0]["name"],
-                "intent_confidence": ranking[0]["confidence"],
-                "margin": ranking[0]["confidence"] - (ranking[1]["confidence"] if len(ranking) > 1 else 0.0),
-                "answer": selector.get("response", {}).get("intent_response_key"),
-                "answer_confidence": selector.get("response", {}).get("confidence", 0.0),
-                "answer_second": answer_ranking[1]["intent_response_key"] if len(answer_ranking) > 1 else None,
-                "answer_margin": answer_ranking[0]["confidence"]
-                - (answer_ranking[1]["confidence"] if len(answer_ranking) > 1 else 0.0),
-            }
+            rows[i] = observation(messages[i].get(TEXT), languages[i], gold, message.as_dict())
         print(f"fold {index + 1}/{k} done", flush=True)
+    return rows
+
+
+def observation(text: str, language: str, gold: str, parse: Dict) -> Dict:
+    """One message's raw confidences, before any threshold: the intent ranking (without the labels
+    the gates and the check-in put on top of it) and the FAQ answer selector's."""
+    ranking = [item for item in parse.get("intent_ranking") or [] if item["name"] not in GATE_LABELS]
+    selector = (parse.get("response_selector") or {}).get("faq", {})
+    answer_ranking = selector.get("ranking", [])
+    return {
+        "text": text,
+        "language": language,
+        "gold": gold,
+        "intent": ranking[0]["name"],
+        "intent_confidence": ranking[0]["confidence"],
+        "margin": ranking[0]["confidence"] - (ranking[1]["confidence"] if len(ranking) > 1 else 0.0),
+        "answer": selector.get("response", {}).get("intent_response_key"),
+        "answer_confidence": selector.get("response", {}).get("confidence", 0.0),
+        "answer_second": answer_ranking[1]["intent_response_key"] if len(answer_ranking) > 1 else None,
+        "answer_margin": answer_ranking[0]["confidence"]
+        - (answer_ranking[1]["confidence"] if len(answer_ranking) > 1 else 0.0),
+    }
+
+
+def development_observations(model_path: Optional[str], path: Path = DEVELOPMENT_SET) -> List[Dict]:
+    """Raw confidences of the trained model (the whole pipeline) for every message of the development
+    set: phrasings written blind, like a visitor's, which the model never saw. Each message's language
+    is the language detector's, as when serving."""
+    from nlu_components.language_detector import TwoLanguageDetector
+    from scripts.evaluate_nlu import predict
+
+    examples = read_nlu_examples([path])
+    _, _, parses = predict(model_path, {text for text, _ in examples})
+    detector = TwoLanguageDetector()
+    rows = []
+    for text, gold in examples:
+        row = observation(text, (detector.detect(text) or {"name": "en"})["name"], gold, parses[text])
+        if row["intent"] in FAQ_FOLLOW_UPS:
+            # a follow-up question ("is it safe?") opening a conversation gets its default answer,
+            # which no answer gate stops (clinic/faq_follow_ups.yml)
+            answer = follow_up_answer(row["intent"], None).removeprefix("utter_")
+            row.update(intent="faq", answer=answer, answer_confidence=1.0, answer_margin=1.0)
+        rows.append(row)
     return rows
 
 
@@ -179,9 +214,19 @@ def outcomes(columns: Dict[str, np.ndarray], thresholds: Tuple[float, ...]) -> T
     return clarified, right
 
 
-def score(rows, thresholds: Tuple[float, ...], language: Optional[str] = None) -> Dict[str, float]:
-    """Outcome shares for FAQ questions and FAQ answers given to other messages (optionally one language)."""
+def for_language(thresholds, language: Optional[str]) -> Tuple[float, ...]:
+    """One language's thresholds from {language: thresholds} (the default language's for a language
+    not listed), or the thresholds themselves when they are the same for every language."""
+    if isinstance(thresholds, dict):
+        return thresholds.get(language) or thresholds[DEFAULT_LANGUAGE]
+    return thresholds
+
+
+def score(rows, thresholds, language: Optional[str] = None) -> Dict[str, float]:
+    """Outcome shares for FAQ questions and FAQ answers given to other messages (optionally one
+    language); `thresholds` one tuple, or one per language (then with `language`)."""
     columns = rows if isinstance(rows, dict) else arrays(rows)
+    thresholds = for_language(thresholds, language)
     clarified, right = outcomes(columns, thresholds)
     keep = np.ones(len(right), dtype=bool) if language is None else columns["language"] == language
     faq, other, out_of_scope = (columns[k] & keep for k in ("faq", "other", "out_of_scope"))
@@ -209,7 +254,7 @@ def acceptable(figures_by_language: Dict[str, Dict[str, float]], max_wrong: floa
     )
 
 
-def by_language(columns: Dict[str, np.ndarray], thresholds: Tuple[float, ...]) -> Dict[str, Dict[str, float]]:
+def by_language(columns: Dict[str, np.ndarray], thresholds) -> Dict[str, Dict[str, float]]:
     return {language: score(columns, thresholds, language) for language in sorted(set(columns["language"]))}
 
 
@@ -232,35 +277,52 @@ def choose(rows: List[Dict], max_wrong: float, max_unrelated: float, margins=MAR
     return best[1] if best else None
 
 
-def configured() -> Tuple[float, float, float, float]:
-    """The thresholds config.yml holds now: FallbackClassifier's, then FaqConfidenceGate's."""
+def choose_by_language(rows: List[Dict], max_wrong: float, max_unrelated: float) -> Optional[Dict[str, Tuple]]:
+    """`choose` for each language on its own messages (FaqConfidenceGate holds thresholds per
+    language); None if some language has no thresholds within the limits."""
+    chosen = {
+        language: choose([r for r in rows if r.get("language", "en") == language], max_wrong, max_unrelated)
+        for language in sorted({r.get("language", "en") for r in rows})
+    }
+    return None if None in chosen.values() else chosen
+
+
+def configured() -> Dict[str, Tuple[float, float, float, float]]:
+    """The thresholds config.yml holds now, per language: (intent, intent margin, answer, answer
+    margin), the intent ones the stricter of FallbackClassifier's and FaqConfidenceGate's."""
     from nlu_components.faq_confidence_gate import FaqConfidenceGate
 
     pipeline = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())["pipeline"]
     fallback = next(c for c in pipeline if c["name"] == "FallbackClassifier")
     gate_settings = next(c for c in pipeline if c["name"].endswith("FaqConfidenceGate"))
-    gate = {**FaqConfidenceGate.get_default_config(), **gate_settings}
-    return (
-        float(fallback.get("threshold", 0.3)),
-        float(fallback.get("ambiguity_threshold", 0.1)),
-        float(gate["threshold"]),
-        float(gate["margin"]),
-    )
+    gate = FaqConfidenceGate({**FaqConfidenceGate.get_default_config(), **gate_settings})
+    return {
+        language: (
+            max(float(fallback.get("threshold", 0.3)), settings["intent"]),
+            max(float(fallback.get("ambiguity_threshold", 0.1)), settings["intent_margin"]),
+            settings["answer"],
+            settings["answer_margin"],
+        )
+        for language, settings in gate.thresholds.items()
+    }
 
 
-def confusions(rows: List[Dict], thresholds: Tuple[float, ...], top: int = 8) -> List[Tuple[str, int]]:
+def confusions(rows: List[Dict], thresholds, top: int = 8) -> List[Tuple[str, int]]:
     """The topic pairs the wrong FAQ answers fall between under these thresholds, commonest first."""
     pairs = Counter(
         " / ".join(sorted((r["gold"][4:], r["answer"][4:])))
         for r in rows
-        if r["gold"].startswith("faq/") and r["intent"] == "faq" and outcome(r, *thresholds) == "wrong"
+        if r["gold"].startswith("faq/")
+        and r["intent"] == "faq"
+        and outcome(r, *for_language(thresholds, r.get("language", "en"))) == "wrong"
     )
     return pairs.most_common(top)
 
 
-def lost_right_answers(rows: List[Dict], thresholds: Tuple[float, ...], language: str) -> Dict[str, float]:
+def lost_right_answers(rows: List[Dict], thresholds, language: str) -> Dict[str, float]:
     """Of the FAQ questions whose first choice was right, the shares (of all FAQ questions) sent to a
     clarification by the intent thresholds alone, by the answer gate alone, or by both."""
+    thresholds = for_language(thresholds, language)
     faq = [r for r in rows if r["gold"].startswith("faq/") and r.get("language", "en") == language]
     lost = [r for r in faq if r["intent"] == "faq" and r["answer"] == r["gold"]]
     lost = [r for r in lost if outcome(r, *thresholds) == "clarified"]
@@ -274,7 +336,7 @@ def lost_right_answers(rows: List[Dict], thresholds: Tuple[float, ...], language
     }
 
 
-def report(rows: List[Dict], best: Tuple[float, ...], previous: Tuple[float, ...], args) -> str:
+def report(rows: List[Dict], best: Dict[str, Tuple], previous: Dict[str, Tuple], args) -> str:
     columns = arrays(rows)
     languages = sorted(set(columns["language"]))
     counts = ", ".join(f"{(columns['language'] == lang).sum()} {LANGUAGE_NAMES.get(lang, lang)}" for lang in languages)
@@ -300,32 +362,51 @@ def report(rows: List[Dict], best: Tuple[float, ...], previous: Tuple[float, ...
                 f"| {LANGUAGE_NAMES.get(language, language)} | {name} | {figures['intent']:.1%} | "
                 f"{figures['answer']:.1%} | {figures['both']:.1%} |\n"
             )
+    if args.development_set:
+        source = (
+            f"Tuned by `make tune` on the development set `{Path(args.development_set).relative_to(PROJECT_DIR)}` "
+            f"({len(rows)} messages: {counts}, by the language detector), written blind by a writer who saw "
+            "neither the training data nor any test set, and never trained on. Each message is scored by the "
+            "trained model (`make train`), as a visitor's would be; the held-out and frozen test sets are never "
+            "read. The thresholds are chosen"
+        )
+    else:
+        source = (
+            f"Tuned by {args.folds}-fold cross-validation on the training data ({len(rows)} messages: {counts}; "
+            "the held-out and frozen test sets are never read). Each message is scored by an intent classifier "
+            "and an FAQ answer selector (config.yml's) trained on the other folds (which see "
+            f"{args.folds - 1}/{args.folds} of the data, so they are a little less sure than the full model); "
+            "the thresholds are chosen"
+        )
     return (
         "# Confidence thresholds\n\n"
-        f"Tuned by `make tune`: {args.folds}-fold cross-validation on the training data ({len(rows)} messages: "
-        f"{counts}; the held-out and frozen test sets are never read). Each message is scored by an intent "
-        "classifier and an FAQ answer selector (config.yml's) trained on the other folds; the thresholds are "
-        "chosen to answer as many FAQ questions right as possible while, in each language, at most "
+        f"{source} to answer as many FAQ questions right as possible while, in each language, at most "
         f"{args.max_wrong:.1%} of FAQ questions get a wrong answer, a wrong answer stays rarer than a "
         f"clarification, and at most {args.max_unrelated:.1%} of other messages (and of the out-of-scope requests "
         "among them) get an FAQ answer. Everything else gets a clarification, which offers the likeliest "
-        "topics and a person. The fold models see "
-        f"{args.folds - 1}/{args.folds} of the data, so they are a little less sure than the full model.\n\n"
-        "| setting | config.yml now | chosen |\n|---|---|---|\n"
+        "topics and a person.\n\n"
+        "| setting (FaqConfidenceGate `thresholds`) | language | config.yml now | chosen |\n|---|---|---|---|\n"
         + "".join(
-            f"| {name} | {now} | {chosen} |\n"
-            for name, now, chosen in zip(SETTING_NAMES, previous, best, strict=True)
+            f"| {name} | {LANGUAGE_NAMES.get(language, language)} | {now} | {chosen} |\n"
+            for language in languages
+            for name, now, chosen in zip(
+                SETTING_NAMES, for_language(previous, language), best[language], strict=True
+            )
         )
-        + "\n`margin`: the chosen answer's confidence minus the second-best answer's; below it, a clarification.\n"
+        + "\nThe intent settings apply on top of FallbackClassifier's (\"config.yml now\" shows the stricter of "
+        "the two); set FallbackClassifier no stricter than the loosest language: `threshold` "
+        f"{min(t[0] for t in best.values())}, `ambiguity_threshold` {min(t[1] for t in best.values())}. "
+        "`intent_margin`: the top intent's confidence minus the second's; `answer_margin`: the chosen "
+        "answer's minus the second-best answer's; below either, a clarification.\n"
         + (
             "config.yml holds the chosen values.\n\n"
-            if tuple(previous) == tuple(best)
+            if all(tuple(for_language(previous, language)) == tuple(best[language]) for language in languages)
             else "**config.yml differs from the chosen values**: copy them into config.yml to adopt them.\n\n"
         )
-        + "Outcomes in cross-validation:\n\n"
-        f"{table}\n\n"
+        + ("Outcomes on the development set:\n\n" if args.development_set else "Outcomes in cross-validation:\n\n")
+        + f"{table}\n\n"
         "Right first choices sent to a clarification (share of FAQ questions), by the gate that stopped them:\n\n"
-        "| language | thresholds | intent confidence (FallbackClassifier) only | answer (FaqConfidenceGate) only "
+        "| language | thresholds | intent confidence only | answer only "
         "| both |\n|---|---|---|---|---|\n" + lost + "\n"
         "Where the remaining wrong answers fall (topic pairs, with the chosen thresholds):\n\n"
         "| topics | wrong answers |\n|---|---|\n" + pairs
@@ -335,19 +416,30 @@ def report(rows: List[Dict], best: Tuple[float, ...], previous: Tuple[float, ...
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--max-wrong", type=float, default=0.025, help="highest share of FAQ questions answered wrong")
+    parser.add_argument("--max-wrong", type=float, default=0.02, help="highest share of FAQ questions answered wrong")
     parser.add_argument(
         "--max-unrelated", type=float, default=0.02, help="highest share of other messages given an FAQ answer"
     )
     parser.add_argument("--reuse", action="store_true", help="re-score the saved observations instead of retraining")
+    parser.add_argument(
+        "--development-set", nargs="?", const=str(DEVELOPMENT_SET), metavar="FILE",
+        help=f"tune on the trained model's confidences for a development set (default {DEVELOPMENT_SET.name}) "
+        "instead of cross-validation",
+    )
+    parser.add_argument("--model", help="with --development-set: model archive (default: the newest in models/)")
     args = parser.parse_args()
+    saved = OBSERVATIONS.with_name("threshold_observations_dev.json") if args.development_set else OBSERVATIONS
     if args.reuse:
-        rows = json.loads(OBSERVATIONS.read_text())
+        rows = json.loads(saved.read_text())
     else:
-        rows = observations(args.folds)
-        OBSERVATIONS.parent.mkdir(exist_ok=True)
-        OBSERVATIONS.write_text(json.dumps(rows))
-    best = choose(rows, args.max_wrong, args.max_unrelated)
+        rows = (
+            development_observations(args.model, Path(args.development_set).resolve())
+            if args.development_set
+            else observations(args.folds)
+        )
+        saved.parent.mkdir(exist_ok=True)
+        saved.write_text(json.dumps(rows))
+    best = choose_by_language(rows, args.max_wrong, args.max_unrelated)
     if best is None:
         print("No thresholds meet the limits; improve the training data or relax the limits.")
         return 1

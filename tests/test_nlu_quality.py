@@ -16,6 +16,7 @@ MIN_FAQ_TOP1_ACCURACY = 0.90
 MIN_SPANISH_TOP1_ACCURACY = 0.90
 # The full crisis response may reach at most this share of ordinary messages, the check-in this much more.
 MAX_FALSE_CRISIS = 0.01
+MAX_SPANISH_WRONG_ANSWERS = 0.02
 MAX_CHECK_IN = 0.03
 REPORT = Path(__file__).resolve().parent.parent / "results" / "nlu_heldout.json"
 
@@ -45,7 +46,10 @@ def test_spanish_questions_get_the_right_answer(figures):
     assert spanish["faq_examples"] >= 5 * 37 and spanish["intent_examples"] >= spanish["faq_examples"] + 5 * 12
     assert spanish["faq_top1_accuracy"] >= MIN_SPANISH_TOP1_ACCURACY, spanish["faq_confusions"]
     assert spanish["intent_accuracy"] >= MIN_SPANISH_TOP1_ACCURACY
-    assert spanish["faq_wrong_answer_rate"] < spanish["faq_clarification_rate"]
+    # The first choice is right for ~97% of these questions, so few need a clarification: the bound is
+    # on the wrong answers themselves (issue "Answer quality": at most 2%), the crisis detector's
+    # check-ins and crisis responses aside (bounded by the crisis tests).
+    assert spanish["faq_wrong_answer_rate"] - spanish["faq_crisis_tier_rate"] <= MAX_SPANISH_WRONG_ANSWERS
 
 
 def test_no_spanish_message_gets_the_crisis_response(figures):
@@ -81,6 +85,16 @@ def test_figures_are_computed_from_what_the_visitor_gets():
     assert figures["crisis_recall"] == 1.0 and figures["crisis_false_alarm_rate"] == 0.0
     assert figures["crisis_response_rate"] == 0.6667  # the check-in counts as caught, not as the response
     assert figures["check_ins"] == ["this wait is killing me"]
+
+
+def test_a_check_in_on_an_faq_question_is_a_wrong_answer_also_counted_apart():
+    heldout = [("what does it cost", "faq/cost"), ("is it safe", "faq/is_it_safe"), ("fees?", "faq/cost"),
+               ("hours", "faq/clinic_location")]
+    predicted = {"what does it cost": "possible_crisis", "is it safe": "faq/side_effects", "fees?": "faq/cost",
+                 "hours": "nlu_fallback"}
+    figures = evaluate_nlu.evaluate(predicted, predicted, heldout, {"crisis": [], "not_crisis": []})
+    assert figures["faq_wrong_answer_rate"] == 0.5 and figures["faq_crisis_tier_rate"] == 0.25
+    assert figures["faq_answered_right_rate"] == 0.25 and figures["faq_clarification_rate"] == 0.25
 
 
 def test_the_first_choice_is_the_intent_classifiers_and_what_visitors_get_includes_the_check_in():

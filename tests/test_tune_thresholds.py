@@ -1,6 +1,7 @@
 """The threshold tuner's scoring (scripts/tune_thresholds.py) and the FAQ gate's margin rule."""
 import random
 
+import pytest
 from rasa.shared.nlu.training_data.message import Message
 
 from nlu_components.faq_confidence_gate import FaqConfidenceGate
@@ -78,25 +79,97 @@ def test_the_chosen_thresholds_never_guess_in_any_language():
     assert tune.score(rows, best, "en")["faq_right"] == 44 / 48
 
 
-def selector_message(confidences):
+def selector_message(confidences, language=None, intent_ranking=(("faq", 0.9),)):
     ranking = [{"intent_response_key": f"faq/{i}", "confidence": c} for i, c in enumerate(confidences)]
-    return Message(data={
-        "text": "how much", "intent": {"name": "faq", "confidence": 0.9},
-        "intent_ranking": [{"name": "faq", "confidence": 0.9}],
+    data = {
+        "text": "how much", "intent": {"name": intent_ranking[0][0], "confidence": intent_ranking[0][1]},
+        "intent_ranking": [{"name": name, "confidence": c} for name, c in intent_ranking],
         "response_selector": {"faq": {"response": {"intent_response_key": "faq/0", "confidence": confidences[0]},
                                       "ranking": ranking}},
-    })
+    }
+    if language:
+        data["language"] = {"name": language}
+    return Message(data=data)
+
+
+def gate(**by_language):
+    return FaqConfidenceGate({**FaqConfidenceGate.get_default_config(), "thresholds": by_language})
+
+
+def intent_after(gate_, message):
+    gate_.process([message])
+    return message.get("intent")["name"]
 
 
 def test_the_gate_asks_when_the_best_answer_barely_leads():
-    gate = FaqConfidenceGate({**FaqConfidenceGate.get_default_config(), "threshold": 0.3, "margin": 0.2})
-    torn, clear, unsure = selector_message([0.5, 0.4]), selector_message([0.6, 0.2]), selector_message([0.25, 0.01])
-    gate.process([torn, clear, unsure])
-    assert torn.get("intent")["name"] == "nlu_fallback"
-    assert clear.get("intent")["name"] == "faq"
-    assert unsure.get("intent")["name"] == "nlu_fallback"
-    # without a margin (the default) only the confidence counts
-    default_gate = FaqConfidenceGate({**FaqConfidenceGate.get_default_config(), "threshold": 0.3})
-    torn = selector_message([0.5, 0.4])
-    default_gate.process([torn])
-    assert torn.get("intent")["name"] == "faq"
+    margin_gate = gate(en={"answer": 0.3, "answer_margin": 0.2})
+    assert intent_after(margin_gate, selector_message([0.5, 0.4])) == "nlu_fallback"
+    assert intent_after(margin_gate, selector_message([0.6, 0.2])) == "faq"
+    assert intent_after(margin_gate, selector_message([0.25, 0.01])) == "nlu_fallback"
+    # without a margin only the confidence counts
+    assert intent_after(gate(en={"answer": 0.3}), selector_message([0.5, 0.4])) == "faq"
+
+
+def test_each_language_has_its_own_thresholds():
+    """Spanish questions are answered from a lower intent confidence than English ones; a message in
+    no clear language, or in a language with no settings, gets the English thresholds."""
+    two_languages = gate(en={"intent": 0.75, "answer": 0.35}, es={"intent": 0.5, "answer": 0.4})
+    unsure_intent = (("faq", 0.6), ("greet", 0.1))
+    assert intent_after(two_languages, selector_message([0.9, 0.0], "es", unsure_intent)) == "faq"
+    assert intent_after(two_languages, selector_message([0.9, 0.0], "en", unsure_intent)) == "nlu_fallback"
+    assert intent_after(two_languages, selector_message([0.9, 0.0], None, unsure_intent)) == "nlu_fallback"
+    assert intent_after(two_languages, selector_message([0.9, 0.0], "fr", unsure_intent)) == "nlu_fallback"
+    # the answer's threshold is the language's too: 0.38 is enough in English, not in Spanish
+    assert intent_after(two_languages, selector_message([0.38, 0.0], "en")) == "faq"
+    assert intent_after(two_languages, selector_message([0.38, 0.0], "es")) == "nlu_fallback"
+    # the intent settings hold for every intent; an intent close behind the first is a clarification
+    margin_gate = gate(en={"intent": 0.5, "intent_margin": 0.2})
+    assert intent_after(margin_gate, selector_message([0.9], "en", (("greet", 0.55), ("goodbye", 0.4)))) == (
+        "nlu_fallback"
+    )
+    assert intent_after(margin_gate, selector_message([0.9], "en", (("greet", 0.8), ("goodbye", 0.1)))) == "greet"
+    with pytest.raises(ValueError):
+        gate(es={"intent": 0.5})
+
+
+def test_the_tuner_chooses_for_each_language_on_its_own():
+    """A Spanish wrong answer sure of itself at 0.6 must not make English stricter, nor the reverse."""
+    rows = [row("faq/cost", answer_confidence=0.9) for _ in range(40)]
+    rows += [row("faq/cost", answer_confidence=0.45) for _ in range(10)]
+    rows += [row("faq/cost", answer="faq/insurance", answer_confidence=0.2) for _ in range(2)]
+    rows += [row("faq/cost", language="es", answer_confidence=0.9) for _ in range(40)]
+    rows += [row("faq/cost", language="es", answer="faq/insurance", answer_confidence=0.6) for _ in range(2)]
+    rows += [row("faq/cost", language="es", answer_confidence=0.5) for _ in range(4)]
+    chosen = tune.choose_by_language(rows, max_wrong=0.02, max_unrelated=0.02)
+    assert tune.score(rows, chosen, "en")["faq_right"] == 50 / 52
+    assert tune.score(rows, chosen, "es")["faq_right"] == 40 / 46
+    assert 0.2 < chosen["en"][2] <= 0.45 and chosen["es"][2] > 0.6
+
+
+def test_the_crisis_tuner_scores_the_phrase_list_as_serving_does():
+    """A phrase-list match is a crisis response only when the detector agrees, else a check-in."""
+    import numpy as np
+
+    from scripts.tune_crisis import tiers
+
+    scores = np.asarray([0.97, 0.7, 0.1, 0.3, 0.1])
+    matched = np.asarray([False, True, True, False, False])
+    response, any_tier = tiers(scores, matched, sure=0.95, check=0.25, agreement=0.5)
+    assert response.tolist() == [True, True, False, False, False]
+    assert any_tier.tolist() == [True, True, True, True, False]
+
+
+def test_development_observations_read_the_ranking_under_the_gates():
+    """The fallback label the gates put on top is not the classifier's choice; a crisis response is."""
+    gated = {
+        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.75}, {"name": "faq", "confidence": 0.6},
+                           {"name": "greet", "confidence": 0.3}],
+        "response_selector": {"faq": {"response": {"intent_response_key": "faq/cost", "confidence": 0.4},
+                                      "ranking": [{"intent_response_key": "faq/cost", "confidence": 0.4},
+                                                  {"intent_response_key": "faq/insurance", "confidence": 0.3}]}},
+    }
+    row = tune.observation("how much", "en", "faq/cost", gated)
+    assert (row["intent"], row["intent_confidence"], row["answer"]) == ("faq", 0.6, "faq/cost")
+    assert round(row["margin"], 6) == 0.3 and round(row["answer_margin"], 6) == 0.1
+    crisis = {**gated, "intent_ranking": [{"name": "crisis", "confidence": 0.99}] + gated["intent_ranking"][1:]}
+    assert tune.observation("how much", "en", "faq/cost", crisis)["intent"] == "crisis"
