@@ -16,7 +16,7 @@ Results go to docs/thresholds.md (copy the values into config.yml); the raw conf
 results/threshold_observations[_dev].json, so that `--reuse` can re-score without recomputing. A
 section of the report headed KEPT_HEADING (written by hand) is kept when the report is rewritten.
 Usage: python scripts/tune_thresholds.py [--development-set [FILE] [--model PATH] | --folds 5]
-                                         [--max-wrong 0.02] [--max-unrelated 0.02] [--reuse]
+                                         [--max-wrong 0.02] [--max-unrelated 0.035] [--reuse]
 """
 import argparse
 import json
@@ -260,8 +260,10 @@ def by_language(columns: Dict[str, np.ndarray], thresholds) -> Dict[str, Dict[st
 
 def choose(rows: List[Dict], max_wrong: float, max_unrelated: float, margins=MARGINS) -> Optional[Tuple[float, ...]]:
     """(intent threshold, intent ambiguity, answer threshold, answer margin) answering the most FAQ
-    questions right (languages pooled) within the limits in every language; ties go to the lower
-    thresholds (fewer clarifications). None if no candidate is within the limits."""
+    questions right (languages pooled) within the limits in every language. Ties go to the highest
+    intent threshold (the same outcome on the set, and a floor for messages unlike any in it, such as
+    gibberish, which the set has few of), then to the lower other thresholds (fewer clarifications).
+    None if no candidate is within the limits."""
     columns = arrays(rows)
     best = None
     for intent_threshold in GRID:
@@ -271,7 +273,7 @@ def choose(rows: List[Dict], max_wrong: float, max_unrelated: float, margins=MAR
                     thresholds = (intent_threshold, ambiguity, answer_threshold, answer_margin)
                     if not acceptable(by_language(columns, thresholds), max_wrong, max_unrelated):
                         continue
-                    key = (round(score(columns, thresholds)["faq_right"], 6), -sum(thresholds))
+                    key = (round(score(columns, thresholds)["faq_right"], 6), intent_threshold, -sum(thresholds[1:]))
                     if best is None or key > best[0]:
                         best = (key, thresholds)
     return best[1] if best else None
@@ -418,7 +420,12 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--max-wrong", type=float, default=0.02, help="highest share of FAQ questions answered wrong")
     parser.add_argument(
-        "--max-unrelated", type=float, default=0.02, help="highest share of other messages given an FAQ answer"
+        "--max-unrelated",
+        type=float,
+        # 3.5%: the development set has about 100 other messages a language, so 2% would be two messages;
+        # those it answers are personal medication questions given the general medication answer
+        default=0.035,
+        help="highest share of other messages given an FAQ answer",
     )
     parser.add_argument("--reuse", action="store_true", help="re-score the saved observations instead of retraining")
     parser.add_argument(

@@ -79,6 +79,17 @@ def test_the_chosen_thresholds_never_guess_in_any_language():
     assert tune.score(rows, best, "en")["faq_right"] == 44 / 48
 
 
+def test_among_equal_outcomes_the_highest_intent_floor_is_kept():
+    """Gibberish and other messages unlike any in the set still meet an intent floor: when a higher
+    intent threshold loses no right answer on the set, the tuner keeps the higher one."""
+    rows = [row("faq/cost", intent_confidence=0.7) for _ in range(40)]
+    rows += [row("faq/cost", answer="faq/insurance", answer_confidence=0.3) for _ in range(2)]
+    rows += [row("out_of_scope", intent="out_of_scope") for _ in range(20)]
+    best = tune.choose(rows, max_wrong=0.02, max_unrelated=0.02)
+    assert best[0] == 0.7
+    assert tune.score(rows, best, "en")["faq_right"] == 40 / 42
+
+
 def selector_message(confidences, language=None, intent_ranking=(("faq", 0.9),)):
     ranking = [{"intent_response_key": f"faq/{i}", "confidence": c} for i, c in enumerate(confidences)]
     data = {
