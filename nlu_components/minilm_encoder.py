@@ -183,6 +183,16 @@ class MiniLMEncoder:
         graph = bert_graph(load_file(str(model_dir / "model.safetensors"))).SerializeToString()
         self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
+    @staticmethod
+    def padded(piece_ids: List[List[int]]) -> Tuple[np.ndarray, np.ndarray]:
+        """One row per text, padded to the longest: the ids, and a mask of 1 for a piece and 0 for padding."""
+        ids = np.zeros((len(piece_ids), max(len(row) for row in piece_ids)), dtype=np.int64)
+        mask = np.zeros(ids.shape, dtype=np.float32)
+        for row, pieces in enumerate(piece_ids):
+            ids[row, : len(pieces)] = pieces
+            mask[row, : len(pieces)] = 1.0
+        return ids, mask
+
     def forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """Contextual piece vectors, shape (batch, pieces, 384), for padded ids and their 0/1 mask."""
         return self.session.run(["piece_vectors"], {"input_ids": ids, "attention_mask": mask})[0]
@@ -190,13 +200,7 @@ class MiniLMEncoder:
     def encode(self, texts: List[str]) -> Tuple[List[np.ndarray], List[List[Optional[Tuple[int, int]]]]]:
         """For each text: its piece vectors (pieces, 384) and the pieces' word spans."""
         encoded = [self.tokenizer.encode(text or "") for text in texts]
-        length = max(len(ids) for ids, _ in encoded)
-        ids = np.zeros((len(texts), length), dtype=np.int64)
-        mask = np.zeros((len(texts), length), dtype=np.float32)
-        for row, (piece_ids, _) in enumerate(encoded):
-            ids[row, : len(piece_ids)] = piece_ids
-            mask[row, : len(piece_ids)] = 1.0
-        vectors = self.forward(ids, mask)
+        vectors = self.forward(*self.padded([piece_ids for piece_ids, _ in encoded]))
         return [vectors[row, : len(piece_ids)] for row, (piece_ids, _) in enumerate(encoded)], [s for _, s in encoded]
 
     @staticmethod

@@ -59,19 +59,8 @@ def encoder():
     return MiniLMEncoder()
 
 
-def padded(encoder, texts):
-    encoded = [encoder.tokenizer.encode(text) for text in texts]
-    length = max(len(piece_ids) for piece_ids, _ in encoded)
-    ids = np.zeros((len(texts), length), dtype=np.int64)
-    mask = np.zeros((len(texts), length), dtype=np.float32)
-    for row, (piece_ids, _) in enumerate(encoded):
-        ids[row, : len(piece_ids)] = piece_ids
-        mask[row, : len(piece_ids)] = 1.0
-    return ids, mask
-
-
 def test_the_graph_gives_the_vectors_of_the_plain_forward_pass(encoder):
-    ids, mask = padded(encoder, TEXTS)
+    ids, mask = encoder.padded([encoder.tokenizer.encode(text)[0] for text in TEXTS])
     assert MAX_PIECES - 4 <= ids.shape[1] <= MAX_PIECES  # the long text fills the model's window (whole words)
     expected = reference_forward(load_file(str(default_model_dir() / "model.safetensors")), ids, mask)
 
