@@ -36,8 +36,8 @@ class ScaleOut:
 def measure(visitors: int, seconds: float, conversations: int) -> ScaleOut:
     from scripts import production_stack
 
-    # Every simulated visitor comes from 127.0.0.1, where real ones come from addresses of their own: with the
-    # per-IP limit on, a fast enough server answered the load generator 429 (as scripts/live_stack.py does).
+    # No per-IP limit, as in scripts/live_stack.py: every simulated visitor comes from 127.0.0.1, where real ones
+    # have addresses of their own, so with the limit on a fast enough server answered the load generator 429.
     stack = production_stack.start(replicas=2, extra_env={"RATE_LIMIT_IP_PER_MINUTE": "0"})
     try:
         urls = [stack.url(0), stack.url(1)]
