@@ -9,6 +9,8 @@ result, so staff can see why. The crisis classifier (crisis_classifier.py) carri
 generalization; these patterns are the floor under it. Why the classifier has a say: on phrasings
 written blind, most of the patterns' false alarms were professionals' referral questions, calm
 past history, idioms and dreams, which the classifier scores low (docs/crisis-thresholds.md).
+A pattern that only names the subject ("suicidal", "overdose": the `topic` group) counts only when
+the classifier's score reaches `topic_floor`, a small fraction of its own check-in threshold.
 """
 import re
 import unicodedata
@@ -49,6 +51,7 @@ class CrisisMatcher:
     def __init__(self, patterns: Dict[str, Any]) -> None:
         self.always = {name: re.compile(rx) for name, rx in patterns["always"].items()}
         self.personal = {name: re.compile(rx) for name, rx in patterns["personal"].items()}
+        self.topic = {name: re.compile(rx) for name, rx in patterns.get("topic", {}).items()}
         self.general_question = re.compile(patterns["general_question"])
         self.person_markers = re.compile(patterns["person_markers"])
         self.not_current = re.compile(patterns["not_current"])
@@ -65,10 +68,14 @@ class CrisisMatcher:
         for name, pattern in self.always.items():
             if pattern.search(normalised):
                 return name
-        for name, pattern in self.personal.items():
+        for name, pattern in {**self.personal, **self.topic}.items():
             if pattern.search(normalised) and not self.is_general_or_past(normalised):
                 return name
         return None
+
+    def names_topic_only(self, name: Optional[str]) -> bool:
+        """Whether the pattern `match` returned only names the subject (the `topic` group)."""
+        return name in self.topic
 
     def is_general_or_past(self, normalised: str) -> bool:
         general = bool(self.general_question.search(normalised)) and not self.person_markers.search(normalised)
@@ -79,11 +86,12 @@ class CrisisMatcher:
 class CrisisSafetyNet(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"patterns_file": None, "classifier_agreement": 0.5}
+        return {"patterns_file": None, "classifier_agreement": 0.5, "topic_floor": 0.0}
 
-    def __init__(self, matcher: CrisisMatcher, classifier_agreement: float = 0.5) -> None:
+    def __init__(self, matcher: CrisisMatcher, classifier_agreement: float = 0.5, topic_floor: float = 0.0) -> None:
         self.matcher = matcher
         self.classifier_agreement = classifier_agreement
+        self.topic_floor = topic_floor
 
     @classmethod
     def create(
@@ -96,6 +104,7 @@ class CrisisSafetyNet(GraphComponent):
         return cls(
             CrisisMatcher.from_file(config.get("patterns_file") or DEFAULT_PATTERNS_FILE),
             float(config["classifier_agreement"]),
+            float(config["topic_floor"]),
         )
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -105,6 +114,8 @@ class CrisisSafetyNet(GraphComponent):
                 continue
             # without a crisis classifier in the pipeline, the pattern alone decides
             score = message.get(CRISIS_SCORE_KEY, 1.0)
+            if self.matcher.names_topic_only(pattern) and score < self.topic_floor:
+                continue
             sure = score >= self.classifier_agreement
             set_intent(message, CRISIS_INTENT if sure else POSSIBLE_CRISIS_INTENT, 1.0 if sure else score)
             crisis = {"tier": "sure" if sure else "check", "score": round(score, 3), "reason": f"pattern: {pattern}"}

@@ -2,7 +2,8 @@
 
 Every training example (data/, both languages) is scored by a crisis classifier trained on the
 other folds, with the same features and settings as config.yml's CrisisClassifier; a message the
-crisis patterns match gets the crisis response or the check-in as when serving (crisis_safety_net.py).
+crisis patterns match gets the crisis response or the check-in as when serving (crisis_safety_net.py;
+a pattern that only names the subject counts from the net's `topic_floor`).
 Then:
   - check_threshold: the highest threshold at which at least MIN_RECALL of crisis examples reach
     the check-in or the crisis response (recall first);
@@ -17,6 +18,7 @@ Usage: python scripts/tune_crisis.py [--folds 5]
 """
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -76,39 +78,53 @@ def out_of_fold_probabilities(messages: List[Message], folds: int) -> List[Tuple
     return probabilities
 
 
-def tiers(scores: np.ndarray, matched: np.ndarray, sure: float, check: float, agreement: float):
+@dataclass
+class PatternMatches:
+    """Which messages the crisis patterns match, and which of those only by naming the subject."""
+
+    matched: np.ndarray
+    topic_only: np.ndarray
+    topic_floor: float
+
+    def counted(self, scores: np.ndarray) -> np.ndarray:
+        """The matches the net acts on, given the detector's scores (crisis_safety_net.py)."""
+        return self.matched & ~(self.topic_only & (scores < self.topic_floor))
+
+
+def tiers(scores: np.ndarray, patterns: PatternMatches, sure: float, check: float, agreement: float):
     """(crisis response, check-in or crisis response) for every message when serving with these
     thresholds: the detector's tiers, and the patterns' floor (a match gets the crisis response when
     the detector's score reaches `agreement`, the check-in otherwise; crisis_safety_net.py)."""
+    matched = patterns.counted(scores)
     return (scores >= sure) | (matched & (scores >= agreement)), (scores >= check) | matched
 
 
 def choose(
-    probabilities: List[Tuple[float, List[float]]], matched: np.ndarray, is_crisis: np.ndarray, agreement: float
+    probabilities: List[Tuple[float, List[float]]], patterns: PatternMatches, is_crisis: np.ndarray, agreement: float
 ) -> Dict[str, float]:
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
     check, sure = 0.01, 0.99
     for candidate in grid:
         scores = np.asarray([combined_score(w, parts, candidate) for w, parts in probabilities])
-        recall = {t: tiers(scores, matched, candidate, t, agreement)[1][is_crisis].mean() for t in grid}
+        recall = {t: tiers(scores, patterns, candidate, t, agreement)[1][is_crisis].mean() for t in grid}
         candidate_check = max((t for t in grid if recall[t] >= MIN_RECALL), default=0.01)
-        response, _ = tiers(scores, matched, candidate, candidate_check, agreement)
+        response, _ = tiers(scores, patterns, candidate, candidate_check, agreement)
         if response[~is_crisis].mean() <= MAX_FALSE_CRISIS and candidate >= candidate_check:
             check, sure = candidate_check, candidate
             break
-    return outcome_figures(probabilities, matched, is_crisis, sure, check, agreement)
+    return outcome_figures(probabilities, patterns, is_crisis, sure, check, agreement)
 
 
 def outcome_figures(
     probabilities: List[Tuple[float, List[float]]],
-    matched: np.ndarray,
+    patterns: PatternMatches,
     is_crisis: np.ndarray,
     sure: float,
     check: float,
     agreement: float,
 ) -> Dict[str, float]:
     scores = np.asarray([combined_score(w, parts, sure) for w, parts in probabilities])
-    response, any_tier = tiers(scores, matched, sure, check, agreement)
+    response, any_tier = tiers(scores, patterns, sure, check, agreement)
     return {
         "check_threshold": float(check),
         "sure_threshold": float(sure),
@@ -119,13 +135,13 @@ def outcome_figures(
     }
 
 
-def classifier_agreement() -> float:
-    """The crisis patterns' `classifier_agreement` setting in config.yml."""
+def net_config() -> Dict:
+    """The crisis patterns' settings in config.yml (`classifier_agreement`, `topic_floor`)."""
     from nlu_components.crisis_safety_net import CrisisSafetyNet
 
     config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())
     settings = next(c for c in config["pipeline"] if c["name"].endswith("CrisisSafetyNet"))
-    return float({**CrisisSafetyNet.get_default_config(), **settings}["classifier_agreement"])
+    return {**CrisisSafetyNet.get_default_config(), **settings}
 
 
 def main() -> int:
@@ -136,12 +152,18 @@ def main() -> int:
     is_crisis = np.asarray([m.get(INTENT) == CRISIS_INTENT for m in messages])
     probabilities = out_of_fold_probabilities(messages, args.folds)
     matcher = CrisisMatcher.from_file()
-    matched = np.asarray([matcher.match(m.get(TEXT)) is not None for m in messages])
-    agreement = classifier_agreement()
-    figures = choose(probabilities, matched, is_crisis, agreement)
+    names = [matcher.match(m.get(TEXT)) for m in messages]
+    net = net_config()
+    patterns = PatternMatches(
+        np.asarray([name is not None for name in names]),
+        np.asarray([matcher.names_topic_only(name) for name in names]),
+        float(net["topic_floor"]),
+    )
+    agreement = float(net["classifier_agreement"])
+    figures = choose(probabilities, patterns, is_crisis, agreement)
     configured = classifier_config()
     now = outcome_figures(
-        probabilities, matched, is_crisis, configured["sure_threshold"], configured["check_threshold"], agreement
+        probabilities, patterns, is_crisis, configured["sure_threshold"], configured["check_threshold"], agreement
     )
     within_limits = figures["ordinary_check_in"] <= MAX_CHECK_IN
     previous = REPORT.read_text() if REPORT.exists() else ""
@@ -155,7 +177,8 @@ def main() -> int:
         f"threshold is the lowest at which at most {MAX_FALSE_CRISIS:.1%} of other examples would get it, "
         "each candidate scored as when serving with it (a clause raises its message only when it reaches "
         "that threshold itself; a message the crisis patterns match gets the crisis response when the "
-        "detector's score reaches the patterns' `classifier_agreement`, the check-in otherwise).\n\n"
+        "detector's score reaches the patterns' `classifier_agreement`, the check-in otherwise; a pattern "
+        "that only names the subject counts from the detector's score `topic_floor`).\n\n"
         "| setting (CrisisClassifier) | config.yml now | chosen |\n|---|---|---|\n"
         + "".join(
             f"| `{key}` | {now[key]} | {figures[key]} |\n" for key in ("check_threshold", "sure_threshold")

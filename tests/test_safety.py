@@ -95,6 +95,7 @@ def test_general_questions_and_junk_do_not_trigger(matcher, text):
 
 def test_a_personal_mention_triggers_even_inside_a_question(matcher):
     assert matcher.match("can ketamine help my suicidal thoughts") == "suicide_words"
+    assert matcher.names_topic_only("suicide_words") and not matcher.names_topic_only("self_directed_harm")
 
 
 def net_result(matcher, text, detector_score=None):
@@ -102,8 +103,20 @@ def net_result(matcher, text, detector_score=None):
     message = Message(data={"text": text, "intent": {"name": "faq", "confidence": 0.9}})
     if detector_score is not None:
         message.set(CRISIS_SCORE_KEY, detector_score)
-    CrisisSafetyNet(matcher, classifier_agreement=0.5).process([message])
+    CrisisSafetyNet(matcher, classifier_agreement=0.5, topic_floor=0.02).process([message])
     return message.get("intent")["name"], message.get("crisis")
+
+
+def test_a_word_that_only_names_the_subject_needs_a_little_agreement_from_the_detector(matcher):
+    """"My past suicidal ideation" in a question about qualifying: the detector, which reads the whole
+    message, decides; from the floor up the word still brings the check-in, and without a detector
+    in the pipeline the word alone does."""
+    text = "my chart says past suicidal ideation, do i need a referral first"
+    assert net_result(matcher, text, detector_score=0.01)[0] == "faq"
+    assert net_result(matcher, text, detector_score=0.05)[0] == "possible_crisis"
+    assert net_result(matcher, text)[0] == "crisis"
+    # a statement of danger needs no agreement at all
+    assert net_result(matcher, "i want to kill myself", detector_score=0.01)[0] == "possible_crisis"
 
 
 def test_a_phrase_list_match_the_detector_agrees_with_gets_the_crisis_response(matcher):

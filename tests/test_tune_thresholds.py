@@ -158,16 +158,21 @@ def test_the_tuner_chooses_for_each_language_on_its_own():
 
 
 def test_the_crisis_tuner_scores_the_phrase_list_as_serving_does():
-    """A phrase-list match is a crisis response only when the detector agrees, else a check-in."""
+    """A phrase-list match is a crisis response only when the detector agrees, else a check-in; a
+    match that only names the subject counts only from the topic floor."""
     import numpy as np
 
-    from scripts.tune_crisis import tiers
+    from scripts.tune_crisis import PatternMatches, tiers
 
-    scores = np.asarray([0.97, 0.7, 0.1, 0.3, 0.1])
-    matched = np.asarray([False, True, True, False, False])
-    response, any_tier = tiers(scores, matched, sure=0.95, check=0.25, agreement=0.5)
-    assert response.tolist() == [True, True, False, False, False]
-    assert any_tier.tolist() == [True, True, True, True, False]
+    scores = np.asarray([0.97, 0.7, 0.1, 0.3, 0.1, 0.01, 0.05])
+    patterns = PatternMatches(
+        matched=np.asarray([False, True, True, False, False, True, True]),
+        topic_only=np.asarray([False, False, False, False, False, True, True]),
+        topic_floor=0.02,
+    )
+    response, any_tier = tiers(scores, patterns, sure=0.95, check=0.25, agreement=0.5)
+    assert response.tolist() == [True, True, False, False, False, False, False]
+    assert any_tier.tolist() == [True, True, True, True, False, False, True]
 
 
 def test_development_observations_read_the_ranking_under_the_gates():
