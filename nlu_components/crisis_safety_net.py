@@ -14,6 +14,7 @@ the classifier's score reaches `topic_floor`, a small fraction of its own check-
 """
 import re
 import unicodedata
+from itertools import chain
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -68,7 +69,7 @@ class CrisisMatcher:
         for name, pattern in self.always.items():
             if pattern.search(normalised):
                 return name
-        for name, pattern in {**self.personal, **self.topic}.items():
+        for name, pattern in chain(self.personal.items(), self.topic.items()):
             if pattern.search(normalised) and not self.is_general_or_past(normalised):
                 return name
         return None
@@ -107,14 +108,17 @@ class CrisisSafetyNet(GraphComponent):
             float(config["topic_floor"]),
         )
 
+    def acts_on(self, pattern: Optional[str], score: float) -> bool:
+        """Whether a match of `pattern` brings at least the check-in, given the detector's score
+        (scripts/tune_crisis.py scores candidate thresholds with this too)."""
+        return pattern is not None and not (self.matcher.names_topic_only(pattern) and score < self.topic_floor)
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             pattern = self.matcher.match(message.get(TEXT))
-            if pattern is None:
-                continue
             # without a crisis classifier in the pipeline, the pattern alone decides
             score = message.get(CRISIS_SCORE_KEY, 1.0)
-            if self.matcher.names_topic_only(pattern) and score < self.topic_floor:
+            if not self.acts_on(pattern, score):
                 continue
             sure = score >= self.classifier_agreement
             set_intent(message, CRISIS_INTENT if sure else POSSIBLE_CRISIS_INTENT, 1.0 if sure else score)

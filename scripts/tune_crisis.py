@@ -18,9 +18,8 @@ Usage: python scripts/tune_crisis.py [--folds 5]
 """
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import yaml
@@ -34,7 +33,7 @@ from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
 from nlu_components.crisis_classifier import CRISIS_INTENT, CrisisClassifier, combined_score  # noqa: E402
-from nlu_components.crisis_safety_net import CrisisMatcher  # noqa: E402
+from nlu_components.crisis_safety_net import CrisisSafetyNet  # noqa: E402
 from nlu_components.sentence_embedding_featurizer import MultilingualSentenceFeaturizer  # noqa: E402
 
 REPORT = PROJECT_DIR / "docs" / "crisis-thresholds.md"
@@ -78,53 +77,44 @@ def out_of_fold_probabilities(messages: List[Message], folds: int) -> List[Tuple
     return probabilities
 
 
-@dataclass
-class PatternMatches:
-    """Which messages the crisis patterns match, and which of those only by naming the subject."""
-
-    matched: np.ndarray
-    topic_only: np.ndarray
-    topic_floor: float
-
-    def counted(self, scores: np.ndarray) -> np.ndarray:
-        """The matches the net acts on, given the detector's scores (crisis_safety_net.py)."""
-        return self.matched & ~(self.topic_only & (scores < self.topic_floor))
-
-
-def tiers(scores: np.ndarray, patterns: PatternMatches, sure: float, check: float, agreement: float):
+def tiers(scores: np.ndarray, patterns: List[Optional[str]], net: CrisisSafetyNet, sure: float, check: float):
     """(crisis response, check-in or crisis response) for every message when serving with these
-    thresholds: the detector's tiers, and the patterns' floor (a match gets the crisis response when
-    the detector's score reaches `agreement`, the check-in otherwise; crisis_safety_net.py)."""
-    matched = patterns.counted(scores)
-    return (scores >= sure) | (matched & (scores >= agreement)), (scores >= check) | matched
+    thresholds: the detector's tiers, and the patterns' floor as the net applies it (`patterns`: the
+    crisis pattern each message matches, or None; crisis_safety_net.py)."""
+    matched = np.asarray([net.acts_on(pattern, score) for pattern, score in zip(patterns, scores, strict=True)])
+    response = (scores >= sure) | (matched & (scores >= net.classifier_agreement))
+    return response, (scores >= check) | matched
 
 
 def choose(
-    probabilities: List[Tuple[float, List[float]]], patterns: PatternMatches, is_crisis: np.ndarray, agreement: float
+    probabilities: List[Tuple[float, List[float]]],
+    patterns: List[Optional[str]],
+    net: CrisisSafetyNet,
+    is_crisis: np.ndarray,
 ) -> Dict[str, float]:
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
     check, sure = 0.01, 0.99
     for candidate in grid:
         scores = np.asarray([combined_score(w, parts, candidate) for w, parts in probabilities])
-        recall = {t: tiers(scores, patterns, candidate, t, agreement)[1][is_crisis].mean() for t in grid}
+        recall = {t: tiers(scores, patterns, net, candidate, t)[1][is_crisis].mean() for t in grid}
         candidate_check = max((t for t in grid if recall[t] >= MIN_RECALL), default=0.01)
-        response, _ = tiers(scores, patterns, candidate, candidate_check, agreement)
+        response, _ = tiers(scores, patterns, net, candidate, candidate_check)
         if response[~is_crisis].mean() <= MAX_FALSE_CRISIS and candidate >= candidate_check:
             check, sure = candidate_check, candidate
             break
-    return outcome_figures(probabilities, patterns, is_crisis, sure, check, agreement)
+    return outcome_figures(probabilities, patterns, net, is_crisis, sure, check)
 
 
 def outcome_figures(
     probabilities: List[Tuple[float, List[float]]],
-    patterns: PatternMatches,
+    patterns: List[Optional[str]],
+    net: CrisisSafetyNet,
     is_crisis: np.ndarray,
     sure: float,
     check: float,
-    agreement: float,
 ) -> Dict[str, float]:
     scores = np.asarray([combined_score(w, parts, sure) for w, parts in probabilities])
-    response, any_tier = tiers(scores, patterns, sure, check, agreement)
+    response, any_tier = tiers(scores, patterns, net, sure, check)
     return {
         "check_threshold": float(check),
         "sure_threshold": float(sure),
@@ -135,13 +125,11 @@ def outcome_figures(
     }
 
 
-def net_config() -> Dict:
-    """The crisis patterns' settings in config.yml (`classifier_agreement`, `topic_floor`)."""
-    from nlu_components.crisis_safety_net import CrisisSafetyNet
-
+def crisis_net() -> CrisisSafetyNet:
+    """The crisis patterns with config.yml's settings (`classifier_agreement`, `topic_floor`)."""
     config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())
     settings = next(c for c in config["pipeline"] if c["name"].endswith("CrisisSafetyNet"))
-    return {**CrisisSafetyNet.get_default_config(), **settings}
+    return CrisisSafetyNet.create({**CrisisSafetyNet.get_default_config(), **settings}, None, None, None)
 
 
 def main() -> int:
@@ -151,19 +139,12 @@ def main() -> int:
     messages = training_examples()
     is_crisis = np.asarray([m.get(INTENT) == CRISIS_INTENT for m in messages])
     probabilities = out_of_fold_probabilities(messages, args.folds)
-    matcher = CrisisMatcher.from_file()
-    names = [matcher.match(m.get(TEXT)) for m in messages]
-    net = net_config()
-    patterns = PatternMatches(
-        np.asarray([name is not None for name in names]),
-        np.asarray([matcher.names_topic_only(name) for name in names]),
-        float(net["topic_floor"]),
-    )
-    agreement = float(net["classifier_agreement"])
-    figures = choose(probabilities, patterns, is_crisis, agreement)
+    net = crisis_net()
+    patterns = [net.matcher.match(m.get(TEXT)) for m in messages]
+    figures = choose(probabilities, patterns, net, is_crisis)
     configured = classifier_config()
     now = outcome_figures(
-        probabilities, patterns, is_crisis, configured["sure_threshold"], configured["check_threshold"], agreement
+        probabilities, patterns, net, is_crisis, configured["sure_threshold"], configured["check_threshold"]
     )
     within_limits = figures["ordinary_check_in"] <= MAX_CHECK_IN
     previous = REPORT.read_text() if REPORT.exists() else ""

@@ -158,21 +158,40 @@ def test_the_tuner_chooses_for_each_language_on_its_own():
 
 
 def test_the_crisis_tuner_scores_the_phrase_list_as_serving_does():
-    """A phrase-list match is a crisis response only when the detector agrees, else a check-in; a
-    match that only names the subject counts only from the topic floor."""
+    """The tuner's outcome for each message is what the detector's tiers and the crisis patterns give
+    it when serving: a phrase-list match is the crisis response only when the detector agrees, else the
+    check-in, and a word that only names the subject counts only from the topic floor."""
     import numpy as np
+    from rasa.shared.nlu.training_data.message import Message
 
-    from scripts.tune_crisis import PatternMatches, tiers
+    from nlu_components.crisis_classifier import CRISIS_SCORE_KEY, crisis_tier, set_intent
+    from nlu_components.crisis_safety_net import CrisisMatcher, CrisisSafetyNet
+    from scripts.tune_crisis import tiers
 
-    scores = np.asarray([0.97, 0.7, 0.1, 0.3, 0.1, 0.01, 0.05])
-    patterns = PatternMatches(
-        matched=np.asarray([False, True, True, False, False, True, True]),
-        topic_only=np.asarray([False, False, False, False, False, True, True]),
-        topic_floor=0.02,
-    )
-    response, any_tier = tiers(scores, patterns, sure=0.95, check=0.25, agreement=0.5)
-    assert response.tolist() == [True, True, False, False, False, False, False]
-    assert any_tier.tolist() == [True, True, True, True, False, False, True]
+    net = CrisisSafetyNet(CrisisMatcher.from_file(), classifier_agreement=0.5, topic_floor=0.02)
+    sure, check = 0.95, 0.25
+    cases = [
+        ("what are your hours", 0.97), ("i want to kill myself", 0.7), ("i want to kill myself", 0.1),
+        ("what are your hours", 0.3), ("what are your hours", 0.1),
+        ("my chart says past suicidal ideation, do i need a referral", 0.01),
+        ("my chart says past suicidal ideation, do i need a referral", 0.05),
+    ]
+
+    def serving(text, score):
+        message = Message(data={"text": text, "intent": {"name": "faq", "confidence": 0.9}})
+        message.set(CRISIS_SCORE_KEY, score)
+        tier = crisis_tier(score, sure, check)
+        if tier:
+            set_intent(message, "crisis" if tier == "sure" else "possible_crisis", score)
+        net.process([message])
+        return message.get("intent")["name"]
+
+    served = [serving(text, score) for text, score in cases]
+    scores = np.asarray([score for _, score in cases])
+    response, any_tier = tiers(scores, [net.matcher.match(text) for text, _ in cases], net, sure, check)
+    assert response.tolist() == [name == "crisis" for name in served]
+    assert any_tier.tolist() == [name in ("crisis", "possible_crisis") for name in served]
+    assert served == ["crisis", "crisis", "possible_crisis", "possible_crisis", "faq", "faq", "possible_crisis"]
 
 
 def test_development_observations_read_the_ranking_under_the_gates():
