@@ -21,6 +21,7 @@ Two additions, both chosen by 5-fold cross-validation on the training data (docs
 """
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -62,13 +63,73 @@ CALIBRATION_FOLDS = 3
 def grouped_by_label(embeddings: np.ndarray, label_index: np.ndarray) -> Dict[Text, np.ndarray]:
     """The nearest-neighbour features' training examples, grouped by label so that each label's
     similarities are one slice (`knn_bounds[label]:knn_bounds[label + 1]`); `knn_positions[i]` is
-    where training example i went, for leaving it out when it is scored itself."""
+    where training example i went, for leaving it out when it is scored itself. The embeddings are
+    stored one column per example: a message's similarities are then one pass over contiguous
+    memory (1.5 instead of 2.3 ms for the intent classifier's 11,000 examples)."""
     order = np.argsort(label_index, kind="stable")
     return {
-        "knn_embeddings": embeddings[order],
+        "knn_columns": np.ascontiguousarray(embeddings[order].T),
         "knn_bounds": np.searchsorted(label_index[order], np.arange(int(label_index.max()) + 2)),
         "knn_positions": np.argsort(order),
     }
+
+
+def in_current_layout(model: Dict[Text, Any]) -> Dict[Text, Any]:
+    """A model trained by an earlier version of this file (Rasa's training cache can hand one back
+    after a code change), with its nearest-neighbour examples as `grouped_by_label` stores them."""
+    if "knn_label_index" in model:  # trained before the examples were grouped by label
+        model.update(grouped_by_label(model.pop("knn_embeddings"), model.pop("knn_label_index")))
+    elif "knn_embeddings" in model:  # grouped, one row per example
+        model["knn_columns"] = np.ascontiguousarray(model.pop("knn_embeddings").T)
+    return model
+
+
+class NgramTransform:
+    """`FeatureUnion.transform` for the fitted TF-IDF vectorizers of `LinearTextClassifier.fit`
+    (sublinear term frequency, idf, l2 norm per vectorizer, side by side), without scikit-learn's
+    checks of the fitted state and its joblib dispatch on every call: 0.2 instead of 1.2 ms a
+    message, for each of the three classifiers. tests/test_linear_classifiers.py compares it with
+    scikit-learn's own transform, so an upgrade that changes the arithmetic is noticed."""
+
+    def __init__(self, union: FeatureUnion) -> None:
+        self.parts = []
+        offset = 0
+        for _, vectorizer in union.transformer_list:
+            if not (vectorizer.sublinear_tf and vectorizer.use_idf and vectorizer.norm == "l2"):
+                raise ValueError("NgramTransform computes sublinear, idf-weighted, l2-normalised TF-IDF only")
+            idf = np.asarray(vectorizer.idf_, dtype=np.float64)
+            self.parts.append((vectorizer.build_analyzer(), vectorizer.vocabulary_, idf, offset))
+            offset += len(idf)
+        self.width = offset
+
+    def transform(self, texts: List[Text]) -> csr_matrix:
+        indptr, columns, values = [0], [], []
+        for text in texts:
+            stored = indptr[-1]
+            for analyzer, vocabulary, idf, offset in self.parts:
+                counts = Counter(vocabulary[gram] for gram in analyzer(text) if gram in vocabulary)
+                if not counts:
+                    continue
+                present = np.fromiter(sorted(counts), dtype=np.int64, count=len(counts))
+                weights = (1.0 + np.log([counts[column] for column in present])) * idf[present]
+                columns.append(present + offset)
+                values.append(weights / np.sqrt(weights @ weights))
+                stored += len(present)
+            indptr.append(stored)
+        return csr_matrix(
+            (
+                np.concatenate(values) if values else np.zeros(0),
+                np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64),
+                np.asarray(indptr),
+            ),
+            shape=(len(texts), self.width),
+        )
+
+
+@lru_cache(maxsize=16)
+def ngram_transform(union: FeatureUnion) -> NgramTransform:
+    """One NgramTransform per fitted union (cross-validation scripts fit several), built once."""
+    return NgramTransform(union)
 
 
 @dataclass
@@ -192,16 +253,18 @@ class LinearTextClassifier(GraphComponent):
         its `knn_neighbours` most similar training examples; with `leave_one_out` the messages are
         the training examples themselves, in training order, and none is compared with itself."""
         # float32 as stored: a float64 query would copy every training embedding to float64 first
-        similarity = embeddings.astype(np.float32) @ model["knn_embeddings"].T
+        similarity = embeddings.astype(np.float32) @ model["knn_columns"]
         if leave_one_out:
             similarity[np.arange(len(embeddings)), model["knn_positions"]] = -1.0
         bounds = model["knn_bounds"]
         k = int(self.config["knn_neighbours"])
+        if k == 1:  # each label's best: one call over all the slices
+            return np.maximum.reduceat(similarity, bounds[:-1], axis=1).astype(np.float64)
         result = np.empty((len(embeddings), len(bounds) - 1), dtype=np.float64)
         for label, (start, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             columns = similarity[:, start:end]
-            if k == 1 or columns.shape[1] <= k:
-                result[:, label] = columns.max(1) if k == 1 else columns.mean(1)
+            if columns.shape[1] <= k:
+                result[:, label] = columns.mean(1)
             else:
                 result[:, label] = np.partition(columns, -k, axis=1)[:, -k:].mean(1)
         return result
@@ -213,7 +276,7 @@ class LinearTextClassifier(GraphComponent):
         weight = float(self.config["knn_features"])
         if weight:
             dense.append(weight * self.neighbour_similarities(embeddings, model, leave_one_out))
-        return Features(model["ngrams"].transform(texts), np.hstack(dense))
+        return Features(ngram_transform(model["ngrams"]).transform(texts), np.hstack(dense))
 
     def train(self, training_data: TrainingData) -> Resource:
         self.model = self.fit(self.labelled_examples(training_data), training_data)
@@ -221,19 +284,22 @@ class LinearTextClassifier(GraphComponent):
             sio.dump(self.model, Path(directory) / MODEL_FILE)
         return self._resource
 
+    @staticmethod
+    def fit_ngrams(texts: List[Text]) -> FeatureUnion:
+        return FeatureUnion(
+            [
+                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+                ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True)),
+            ]
+        ).fit(texts)
+
     def fit(self, examples: List[Message], training_data: Optional[TrainingData] = None) -> Dict[Text, Any]:
         """The trained model for these (featurized) examples; also used by cross-validation scripts."""
         labels = [self.label_of(m) for m in examples]
         too_few = sorted(label for label, count in Counter(labels).items() if count < CALIBRATION_FOLDS)
         if too_few:
             raise ValueError(f"Each class needs at least {CALIBRATION_FOLDS} training examples; too few: {too_few}")
-        ngrams = FeatureUnion(
-            [
-                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-                ("words", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True)),
-            ]
-        ).fit([m.get(TEXT) for m in examples])
-        model: Dict[Text, Any] = {"ngrams": ngrams}
+        model: Dict[Text, Any] = {"ngrams": self.fit_ngrams([m.get(TEXT) for m in examples])}
         classes = sorted(set(labels))
         if float(self.config["knn_features"]):
             label_index = np.asarray([classes.index(label) for label in labels], dtype=np.int64)
@@ -267,9 +333,7 @@ class LinearTextClassifier(GraphComponent):
             if unexpected:
                 raise ValueError(f"Refusing to load {path}: unexpected types {unexpected}")
             model = sio.load(path, trusted=untrusted)
-        if "knn_label_index" in model:  # trained before the examples were grouped by label
-            model.update(grouped_by_label(model.pop("knn_embeddings"), model.pop("knn_label_index")))
-        return cls(config, model_storage, resource, model)
+        return cls(config, model_storage, resource, in_current_layout(model))
 
     def process(self, messages: List[Message]) -> List[Message]:
         with_text = [m for m in messages if m.get(TEXT)]

@@ -20,6 +20,7 @@ from nlu_components.linear_classifiers import (
     LinearTextClassifier,
     calibrated_probabilities,
     grouped_by_label,
+    ngram_transform,
 )
 
 
@@ -94,9 +95,20 @@ class FolderStorage:
         yield self.folder
 
 
-def test_a_model_trained_before_the_examples_were_grouped_still_loads_with_the_same_features(tmp_path):
+@pytest.mark.parametrize(
+    "stored",
+    [
+        lambda embeddings, labels: {"knn_embeddings": embeddings, "knn_label_index": labels},  # before grouping
+        lambda embeddings, labels: {  # grouped, one row per example
+            "knn_embeddings": embeddings[np.argsort(labels, kind="stable")],
+            **{k: v for k, v in grouped_by_label(embeddings, labels).items() if k != "knn_columns"},
+        },
+    ],
+    ids=["ungrouped", "one-row-per-example"],
+)
+def test_a_model_trained_by_an_earlier_version_still_loads_with_the_same_features(tmp_path, stored):
     embeddings, labels = training_embeddings()
-    sio.dump({"knn_embeddings": embeddings, "knn_label_index": labels}, tmp_path / MODEL_FILE)
+    sio.dump(stored(embeddings, labels), tmp_path / MODEL_FILE)
     config = classifier_with_neighbours(1).config
 
     loaded = LinearTextClassifier.load(config, FolderStorage(tmp_path), None, None)
@@ -107,3 +119,36 @@ def test_a_model_trained_before_the_examples_were_grouped_still_loads_with_the_s
         similarities_one_by_one(queries.astype(np.float32), embeddings, labels, 1),
         atol=1e-6,
     )
+
+
+TRAINING_TEXTS = [
+    "how much does an infusion cost",
+    "does ketamine help with anxiety",
+    "is it safe to drive after my infusion?",
+    "¿cuánto cuesta la infusión?",
+    "la ketamina ayuda con la ansiedad",
+    "what are the side effects",
+    "can I keep taking my medication",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how much is an infusion",
+        "Cuánto CUESTA??",
+        "",  # an empty message
+        "zzzz qqqq",  # nothing the vectorizers know
+        "side effects side effects side effects",  # repeated n-grams: sublinear term frequency
+        "emoji 😟 and \u200b zero-width and \ud800 lone surrogate",
+        pytest.param("ketamine " * 2000, id="huge message"),
+    ],
+)
+def test_fast_ngrams_are_scikit_learns(text):
+    union = LinearTextClassifier(LinearTextClassifier.get_default_config(), None, None).fit_ngrams(TRAINING_TEXTS)
+
+    fast = ngram_transform(union).transform([text, TRAINING_TEXTS[0]])
+
+    expected = union.transform([text, TRAINING_TEXTS[0]])
+    assert fast.shape == expected.shape
+    np.testing.assert_allclose(fast.toarray(), expected.toarray(), rtol=0, atol=1e-12)
