@@ -29,6 +29,7 @@ from typing import Any, Callable, Collection, Dict, List, Tuple
 
 import rasa.core.channels.channel
 import rasa.server
+import rasa.shared.utils.common
 import rasa_sdk.endpoint
 import socketio
 from rasa.core.actions.action import RemoteAction
@@ -44,6 +45,7 @@ from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.core.nlg.generator import ResponseVariationFilter
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
+from rasa.shared.core.events import Event
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 
 from rasa_server import action_calls, button_payloads, http_api_checks, log_redaction, nlu_thread, tracker_store
@@ -185,6 +187,20 @@ PATCHES: Tuple[Patch, ...] = (
         also=(Pin(
             rasa.server.requires_auth, "b90315c4ea48b28b",
             "http_api_checks.caller_check still gets Rasa's own 401/403 decision from it (ErrorResponse raised)",
+        ),),
+    ),
+    replace(
+        "event_types", Event, "resolve_by_type", staticmethod(tracker_store.resolve_event_type_once),
+        why="each event name's class looked up once, not by walking every Event subclass for every event "
+            "of a conversation read back from the tracker store",
+        upstream=NO_UPSTREAM_HOOK,
+        digest="b5cf570fa7f286c7",
+        recheck="it still returns the first class of rasa.shared.utils.common.all_subclasses(Event) with that "
+                "type_name, None for 'topic', else the default, else raises ValueError",
+        also=(Pin(
+            rasa.shared.utils.common.all_subclasses, "28c2e6df9c15daea",
+            "it still lists only the subclasses imported so far (so a result remembered stays right while no "
+            "Event subclass is defined later)",
         ),),
     ),
     replace(

@@ -1,12 +1,15 @@
-"""Conversation storage in the Rasa server: fail loudly, keep the local file private, and survive
-a database restart."""
+"""Conversation storage in the Rasa server: fail loudly, keep the local file private, survive a
+database restart, and read a stored conversation back without walking Rasa's event classes for
+each of its events."""
 import os
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Type
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
 
 DEFAULT_SQLITE_FILE = "var/tracker.db"  # relative to the project folder, where `rasa` commands run
 
@@ -55,3 +58,19 @@ def raise_instead_of_falling_back(self: FailSafeTrackerStore, error: Exception) 
     is raised instead; the visitor is asked to try again and the stored conversation stays whole.
     """
     raise error
+
+
+# Rasa's own, captured before rasa_server.extensions replaces it.
+_rasa_resolve_event_type = vars(Event)["resolve_by_type"].__func__
+
+
+@lru_cache(maxsize=None)
+def resolve_event_type_once(type_name: str, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+    """Event.resolve_by_type, remembered per event name (rasa_server/extensions.py installs it).
+
+    Rasa's walks the whole tree of Event subclasses for every event of a conversation it reads back
+    from the tracker store: about 5 ms of a message's time in the serving profile (docs/benchmarks.md).
+    The answer only changes if an Event subclass is defined later, and Rasa defines them all in
+    rasa.shared.core.events, imported before any conversation is read. An unknown name still raises
+    (an error is not remembered)."""
+    return _rasa_resolve_event_type(type_name, default)

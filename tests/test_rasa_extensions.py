@@ -94,6 +94,34 @@ def test_a_patch_left_out_is_not_installed(uninstalled):
     assert "nlu_thread" not in extensions.installed() and "button_payloads" in extensions.installed()
 
 
+def test_a_conversation_read_back_gets_the_event_classes_rasas_own_lookup_gives(uninstalled):
+    from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
+    from rasa.shared.utils.common import all_subclasses
+
+    stored = [
+        event.as_dict()
+        for event in (
+            SessionStarted(),
+            ActionExecuted("action_listen"),
+            UserUttered("hola", {"name": "greet", "confidence": 0.9}),
+            SlotSet("language", "es"),
+            BotUttered("¡Hola!"),
+        )
+    ]
+    names = sorted({cls.type_name for cls in all_subclasses(Event)})
+    rasas = [Event.from_parameters(event) for event in stored], [Event.resolve_by_type(name) for name in names]
+
+    extensions.install()
+
+    assert "event_types" in extensions.installed()
+    ours = [Event.from_parameters(event) for event in stored], [Event.resolve_by_type(name) for name in names]
+    assert ours == rasas
+    assert [type(event) for event in ours[0]] == [type(event) for event in rasas[0]]
+    assert Event.resolve_by_type("topic") is None and Event.resolve_by_type("unheard_of", SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("unheard_of")
+
+
 def test_importing_the_channels_installs_every_patch():
     import channels  # noqa: F401  (what `rasa run` does when it loads the credentials file)
 
