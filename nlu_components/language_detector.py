@@ -62,17 +62,25 @@ def short_phrase_language(text: Optional[str]) -> Optional[str]:
     return None
 
 
+# Long enough for every n-gram length Lingua uses, in both languages.
+WARM_UP = "Is the infusion safe for someone who already takes medication for anxiety? ¿Y cuánto dura?"
+
+
 class TwoLanguageDetector:
-    """Lingua for English and Spanish, built once per process with all its data loaded: loaded on
-    demand instead, the first long message of a new server process waited a quarter of a second for
-    the larger n-gram models (measured)."""
+    """Lingua for English and Spanish, built once per process and warmed up with a long sentence,
+    which loads all its n-gram models (0.4 s, at start): warmed up with a short one, the first long
+    message of a new server process waited a quarter of a second for them (measured). Not Lingua's
+    own preloading: it loads in a pool of threads that stay, and with them a two-worker server once
+    missed its stop signal in the test suite (tests/test_production.py; the threads were the only
+    difference, the mechanism is not proven)."""
 
     _lingua = None
 
     def __init__(self) -> None:
         if TwoLanguageDetector._lingua is None:
-            builder = LanguageDetectorBuilder.from_languages(*CODES).with_preloaded_language_models()
-            TwoLanguageDetector._lingua = builder.build()
+            detector = LanguageDetectorBuilder.from_languages(*CODES).build()
+            detector.compute_language_confidence_values(WARM_UP)
+            TwoLanguageDetector._lingua = detector
         self.lingua = TwoLanguageDetector._lingua
 
     def detect(self, text: Optional[str]) -> Optional[Dict[str, Any]]:

@@ -1,4 +1,6 @@
 """The conversation follows the visitor's language: detection, the sticky choice, the switch button."""
+import os
+
 import pytest
 from rasa_sdk.events import SlotSet
 
@@ -23,6 +25,16 @@ def detector() -> TwoLanguageDetector:
 def test_whole_sentences_are_recognised_with_confidence(detector, text, language):
     detected = detector.detect(text)
     assert detected["name"] == language and detected["confidence"] >= 0.9
+
+
+def test_the_detector_starts_no_thread_of_its_own(monkeypatch):
+    """Threads that stay in the Rasa server can take its stop signal (see TwoLanguageDetector)."""
+    monkeypatch.setattr(TwoLanguageDetector, "_lingua", None)  # built anew, as in a new server process
+    before = len(os.listdir("/proc/self/task"))
+
+    TwoLanguageDetector().detect("I have been anxious for weeks and wonder whether an infusion could help")
+
+    assert len(os.listdir("/proc/self/task")) == before
 
 
 def test_text_without_letters_has_no_language(detector):
