@@ -372,6 +372,14 @@ class LinearIntentClassifier(LinearTextClassifier):
             return message.get(INTENT_RESPONSE_KEY)
         return message.get(INTENT)
 
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if not message.get(TEXT):  # nothing to classify (a blank message, a picture sent by SMS)
+                # no intent, as DIETClassifier gives: the FallbackClassifier then asks to rephrase
+                message.set(INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [], add_to_output=True)
+        return super().process(messages)
+
     def merge_labels(self, labels: List[Text], probabilities: np.ndarray):
         intents = sorted({label.split("/")[0] for label in labels})
         if len(intents) == len(labels):

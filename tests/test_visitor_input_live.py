@@ -70,6 +70,19 @@ def new_sender(label: str) -> str:
     return f"{label}-{uuid.uuid4().hex[:12]}"
 
 
+# ---- nothing to read (a blank message; over SMS or WhatsApp, a picture without words)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t"])
+def test_a_blank_message_is_asked_to_be_put_another_way(live_assistant, blank):
+    sender = new_sender("blank")
+
+    replies = say(live_assistant, sender, blank)
+
+    assert "didn't quite follow" in text_of(replies)
+    assert user_events(tracker(live_assistant, sender))[-1]["parse_data"]["intent"]["name"] == "nlu_fallback"
+
+
 # ---- invalid Unicode (issue: one lone surrogate made the conversation unreadable in the console)
 
 LONE_SURROGATE_TEXT = "hi \ud800 there"
