@@ -69,7 +69,8 @@ def resolve_event_type_once(type_name: str, default: Optional[Type[Event]] = Non
     """Event.resolve_by_type, remembered per event name (rasa_server/extensions.py installs it).
 
     Rasa's walks the whole tree of Event subclasses for every event of a conversation it reads back
-    from the tracker store: about 5 ms of a message's time in the serving profile (docs/benchmarks.md).
+    from the tracker store: a conversation of 151 events took 4.9 ms to rebuild, 0.7 ms with this
+    (README, "Measured figures").
     The answer only changes if an Event subclass is defined later, and Rasa defines them all in
     rasa.shared.core.events, imported before any conversation is read. An unknown name still raises
     (an error is not remembered)."""

@@ -1,9 +1,10 @@
 """The classifiers' fast scoring gives the answers scikit-learn's own scoring would.
 
-Serving computes the SVMs' calibrated probabilities and the nearest-neighbour features in a few
-array operations (nlu_components/linear_classifiers.py) instead of scikit-learn's per-class loop
-and a sparse matrix built per message. A visitor must get exactly the answer the slower path gives,
-and an upgrade of scikit-learn that changes its arithmetic must be noticed here.
+Serving computes the TF-IDF n-grams, the SVMs' calibrated probabilities and the nearest-neighbour
+features in a few array operations (nlu_components/linear_classifiers.py) instead of
+scikit-learn's transform, its per-class loop and a sparse matrix built per message. A visitor must
+get exactly the answer the slower path gives, and an upgrade of scikit-learn that changes its
+arithmetic must be noticed here.
 """
 from contextlib import contextmanager
 
@@ -145,7 +146,7 @@ TRAINING_TEXTS = [
     ],
 )
 def test_fast_ngrams_are_scikit_learns(text):
-    union = LinearTextClassifier(LinearTextClassifier.get_default_config(), None, None).fit_ngrams(TRAINING_TEXTS)
+    union = LinearTextClassifier.fit_ngrams(TRAINING_TEXTS)
 
     fast = ngram_transform(union).transform([text, TRAINING_TEXTS[0]])
 
