@@ -84,6 +84,18 @@ def in_current_layout(model: Dict[Text, Any]) -> Dict[Text, Any]:
     return model
 
 
+def with_single_precision_weights(model: Dict[Text, Any]) -> Dict[Text, Any]:
+    """The SVMs' weights as float32, one column per feature (Fortran order), for serving: half the
+    memory (the intent classifier's and the answer selector's 103 MB of float64 weights become 51 MB),
+    and the columns `Features.decision` gathers are each one contiguous read. The decisions then differ
+    by rounding only (about 1e-7; tests/test_linear_classifiers.py checks the answers stay the same)."""
+    classifier = model.get("classifier")
+    for calibrated in classifier.calibrated_classifiers_ if classifier is not None else []:
+        svm = calibrated.base_estimator
+        svm.coef_ = np.asfortranarray(svm.coef_, dtype=np.float32)
+    return model
+
+
 class NgramTransform:
     """`FeatureUnion.transform` for the fitted TF-IDF vectorizers of `LinearTextClassifier.fit`
     (sublinear term frequency, idf, l2 norm per vectorizer, side by side), without scikit-learn's
@@ -337,7 +349,7 @@ class LinearTextClassifier(GraphComponent):
             if unexpected:
                 raise ValueError(f"Refusing to load {path}: unexpected types {unexpected}")
             model = sio.load(path, trusted=untrusted)
-        return cls(config, model_storage, resource, in_current_layout(model))
+        return cls(config, model_storage, resource, with_single_precision_weights(in_current_layout(model)))
 
     def process(self, messages: List[Message]) -> List[Message]:
         with_text = [m for m in messages if m.get(TEXT)]

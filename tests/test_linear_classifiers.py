@@ -22,6 +22,7 @@ from nlu_components.linear_classifiers import (
     calibrated_probabilities,
     grouped_by_label,
     ngram_transform,
+    with_single_precision_weights,
 )
 
 
@@ -42,6 +43,22 @@ def test_fast_probabilities_are_scikit_learns(classes, ensemble):
 
     np.testing.assert_allclose(fast, classifier.predict_proba(scored.matrix()), rtol=0, atol=1e-12)
     assert fast.argmax(1).tolist() == classifier.predict(scored.matrix()).tolist()
+
+
+@pytest.mark.parametrize("ensemble", [True, False])
+def test_weights_loaded_in_single_precision_give_the_same_answers_in_half_the_memory(ensemble):
+    training, scored = features(120, seed=1), features(40, seed=2)
+    classifier = CalibratedClassifierCV(LinearSVC(random_state=0), cv=3, ensemble=ensemble)
+    classifier.fit(training.matrix(), np.arange(120) % 5)
+    full_precision = calibrated_probabilities(classifier, scored)
+    full_bytes = sum(c.base_estimator.coef_.nbytes for c in classifier.calibrated_classifiers_)
+
+    with_single_precision_weights({"classifier": classifier})
+
+    single_precision = calibrated_probabilities(classifier, scored)
+    np.testing.assert_allclose(single_precision, full_precision, rtol=0, atol=1e-6)
+    assert single_precision.argmax(1).tolist() == full_precision.argmax(1).tolist()
+    assert sum(c.base_estimator.coef_.nbytes for c in classifier.calibrated_classifiers_) == full_bytes // 2
 
 
 def classifier_with_neighbours(neighbours: int) -> LinearTextClassifier:
