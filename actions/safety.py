@@ -73,7 +73,10 @@ class ActionCrisisResponse(Action):
 
 
 class ActionCrisisCheckIn(Action):
-    """Asks the check-in question. A booking form pauses: "no" brings it back as it was."""
+    """Asks the check-in question. A booking form pauses: "no" brings it back as it was.
+
+    While the visitor waits for a person (rasa_server/paused_crisis.py), nothing the visitor answers is
+    read until staff join: the staff are alerted at once instead, and the response asks no question."""
 
     def name(self) -> Text:
         return "action_crisis_check_in"
@@ -83,6 +86,8 @@ class ActionCrisisCheckIn(Action):
     ) -> List[EventType]:
         dispatcher.utter_message(response="utter_crisis_check_in")
         logger.warning("Crisis check-in asked in conversation %s.", tracker.sender_id)
+        if tracker.get_slot("handoff_active"):
+            await asyncio.to_thread(alert_staff, tracker, "possible crisis while waiting for staff")
         return stop_active_form(tracker)
 
 

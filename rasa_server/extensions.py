@@ -48,7 +48,15 @@ from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 
-from rasa_server import action_calls, button_payloads, http_api_checks, log_redaction, nlu_thread, tracker_store
+from rasa_server import (
+    action_calls,
+    button_payloads,
+    http_api_checks,
+    log_redaction,
+    nlu_thread,
+    paused_crisis,
+    tracker_store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +183,21 @@ PATCHES: Tuple[Patch, ...] = (
         digest="b98d8e49b9f2c433",
         recheck="without http_interpreter it still awaits nothing (a private event loop in the worker "
                 "completes it) and touches no state of the event loop's thread",
+    ),
+    replace(
+        "paused_crisis", MessageProcessor, "_should_handle_message",
+        staticmethod(paused_crisis._should_handle_message_noting_crisis),
+        why="a crisis message in a conversation paused for staff noted, so that it gets the crisis response "
+            "or the check-in while the visitor waits for a person (rasa_server.message_guard runs it)",
+        upstream=NO_UPSTREAM_HOOK,
+        digest="e62818f15e2dd228",
+        recheck="it is still the check that keeps a paused conversation from predicting (only a restart "
+                "passes), called in _run_prediction_loop after the message is logged",
+        also=(Pin(
+            MessageProcessor.execute_action, "7c04ef7b374e556e",
+            "paused_crisis.answer still runs one action with it, with the conversation's tracker read, the "
+            "action run whether or not the conversation is paused, and the tracker saved",
+        ),),
     ),
     replace(
         "http_api_checks", rasa.server, "create_app", http_api_checks._create_app_with_checks,

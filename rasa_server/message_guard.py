@@ -16,6 +16,8 @@ around `Agent.handle_message`; its source is pinned in rasa_server/extensions.py
   (once a minute) and the extra messages are not processed;
 - when the lock store (Redis) or the tracker store (the database) cannot be reached, the error is
   logged clearly, the visitor is asked to try again, and the conversation is left untouched;
+- a crisis message in a conversation paused for staff gets the crisis response or the check-in
+  (rasa_server.paused_crisis): a visitor waiting for a person is never left in silence in a crisis;
 - when a call to the action server failed, the visitor gets an apology and the offer of a person,
   or the crisis response if the message was a crisis: never silence. The reply is kept in the
   conversation so that staff see it.
@@ -43,7 +45,7 @@ from rasa.shared.exceptions import ConnectionException
 from sanic import Blueprint
 
 from clinic import settings
-from rasa_server import button_payloads, log_redaction
+from rasa_server import button_payloads, log_redaction, paused_crisis
 from rasa_server.action_calls import FailedActionCalls, current_failures
 from rasa_server.rate_limit import ip_limiter, sender_limiter, slow_down_notice_limiter
 from rasa_server.refusals import LANGUAGES, crisis_line, metadata_language
@@ -144,9 +146,13 @@ async def _handle_clean_message(self: Agent, message: UserMessage) -> Optional[L
 
     failures = FailedActionCalls()
     current_failures.set(failures)
+    crisis_while_paused = paused_crisis.PausedCrisis()
+    paused_crisis.current_paused_crisis.set(crisis_while_paused)
     try:
         async with self.lock_store.lock(message.sender_id):
             result = await self.processor.handle_message(message)
+            if crisis_while_paused.intent_name:
+                await paused_crisis.answer(self, message, crisis_while_paused)
             if failures.action_names:
                 await _answer_failed_action_calls(self, message, failures)
             return result

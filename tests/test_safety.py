@@ -3,9 +3,10 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 from rasa_sdk.events import ActiveLoop, SlotSet
 
-from actions.safety import ActionCheckInAnswer, ActionCrisisResponse
+from actions.safety import ActionCheckInAnswer, ActionCrisisCheckIn, ActionCrisisResponse
 from nlu_components.crisis_classifier import CRISIS_SCORE_KEY, clauses, combined_score, crisis_tier
 from nlu_components.crisis_safety_net import CrisisMatcher, CrisisSafetyNet, normalise
+from rasa_server.nlg import FirstMatchResponseGenerator
 
 
 async def test_crisis_response_is_sent_and_flagged(dispatcher, make_tracker, domain):
@@ -26,15 +27,12 @@ ENGLISH_CRISIS_ELEMENTS = ("911", "988", "988lifeline.org", "HOME to 741741", "n
 SPANISH_CRISIS_ELEMENTS = ("911", "marque 2", "AYUDA por texto al 988", "AYUDA al 741741", "442-AYUDAME", "personal")
 
 
-def crisis_variant(domain, language):
-    """The utter_crisis text a conversation in `language` gets (None: language not yet known)."""
-    for variant in domain.responses["utter_crisis"]:
-        conditions = variant.get("condition") or []
-        if language is None and not conditions:
-            return variant
-        if any(c.get("name") == "language" and c.get("value") == language for c in conditions):
-            return variant
-    raise AssertionError(f"no crisis response for language {language}")
+def variant_shown(domain, response, language, waiting_for_staff=False):
+    """The variation of `response` a conversation in `language` (None: not yet known) gets, chosen as the
+    Rasa server chooses it; `waiting_for_staff`: while a person is being brought in (the bot paused)."""
+    slots = {"language": language, "handoff_active": waiting_for_staff}
+    return FirstMatchResponseGenerator(domain=domain)._random_response_for(response, "rest", slots)
+
 
 
 @pytest.mark.parametrize(
@@ -46,18 +44,64 @@ def crisis_variant(domain, language):
     ],
 )
 def test_crisis_text_follows_the_contract_in_each_language(domain, language, required):
-    variant = crisis_variant(domain, language)
+    variant = variant_shown(domain, "utter_crisis", language)
     for element in required:
         assert element in variant["text"]
     assert variant["buttons"][0]["payload"] == "/request_human"
 
 
-def test_the_check_in_asks_directly_and_gives_the_lines_in_each_language(domain):
-    variants = domain.responses["utter_crisis_check_in"]
-    assert len(variants) == 3
-    for variant in variants:
-        assert "911" in variant["text"] and "988" in variant["text"]
-        assert [b["payload"] for b in variant["buttons"]] == ["/affirm", "/deny"]
+LINES_EN = ("911", "988", "988lifeline.org", "HOME to 741741")
+LINES_ES = ("911", "marque 2", "AYUDA por texto al 988", "AYUDA al 741741", "442-AYUDAME")
+
+
+@pytest.mark.parametrize(
+    "language, required",
+    [
+        ("en", LINES_EN + ("staff know", "will join")),
+        ("es", LINES_ES + ("avisé a nuestro personal", "se unirá")),
+        (None, LINES_EN + ("staff know",) + LINES_ES + ("avisé a nuestro personal",)),
+    ],
+)
+def test_while_waiting_for_staff_the_crisis_response_says_they_know_and_offers_no_dead_button(
+    domain, language, required
+):
+    variant = variant_shown(domain, "utter_crisis", language, waiting_for_staff=True)
+    for element in required:
+        assert element in variant["text"]
+    assert not variant.get("buttons")  # "Connect me with staff" would go unanswered during the pause
+
+
+@pytest.mark.parametrize("language", [None, "en", "es"])
+def test_the_check_in_asks_directly_and_gives_the_lines_in_each_language(domain, language):
+    variant = variant_shown(domain, "utter_crisis_check_in", language)
+    assert "911" in variant["text"] and "988" in variant["text"]
+    assert "?" in variant["text"]
+    assert [b["payload"] for b in variant["buttons"]] == ["/affirm", "/deny"]
+
+
+@pytest.mark.parametrize("language", [None, "en", "es"])
+def test_while_waiting_for_staff_the_check_in_gives_the_lines_and_asks_nothing_unread(domain, language):
+    variant = variant_shown(domain, "utter_crisis_check_in", language, waiting_for_staff=True)
+    assert "911" in variant["text"] and "988" in variant["text"]
+    assert "?" not in variant["text"] and not variant.get("buttons")
+
+
+async def test_a_possible_crisis_while_waiting_for_staff_alerts_them(dispatcher, make_tracker, domain, monkeypatch):
+    alerts = []
+    monkeypatch.setattr("actions.safety.alert_staff", lambda tracker, tier: alerts.append(tier))
+    tracker = make_tracker("nobody is coming, i cant do this anymore", slots={"handoff_active": True})
+    await ActionCrisisCheckIn().run(dispatcher, tracker, domain.as_dict())
+    assert [m["response"] for m in dispatcher.messages] == ["utter_crisis_check_in"]
+    assert alerts == ["possible crisis while waiting for staff"]
+
+
+async def test_a_possible_crisis_outside_a_handoff_waits_for_the_answer_before_alerting(
+    dispatcher, make_tracker, domain, monkeypatch
+):
+    alerts = []
+    monkeypatch.setattr("actions.safety.alert_staff", lambda tracker, tier: alerts.append(tier))
+    await ActionCrisisCheckIn().run(dispatcher, make_tracker("i cant do this anymore"), domain.as_dict())
+    assert alerts == []
 
 
 @pytest.fixture(scope="module")

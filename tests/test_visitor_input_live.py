@@ -195,6 +195,27 @@ def test_the_http_api_still_resumes_a_handoff_with_an_external_intent(live_assis
     assert not state["paused"] and state["slots"]["handoff_active"] is False
 
 
+@pytest.mark.parametrize(
+    "greeting, crisis, waiting_note",
+    [("hello", "I want to kill myself", "will join"), ("hola", "me quiero matar, ya no aguanto", "se unirá")],
+    ids=["English", "Spanish"],
+)
+def test_during_a_handoff_a_crisis_message_still_gets_the_crisis_lines(live_assistant, greeting, crisis, waiting_note):
+    sender = new_sender("handoff-crisis")
+    say(live_assistant, sender, greeting)
+    pause_as_a_handoff_does(live_assistant, sender)
+    assert say(live_assistant, sender, "ok") == []  # staff are answering: the bot says nothing
+
+    replies = say(live_assistant, sender, crisis)
+
+    assert "911" in text_of(replies) and "988" in text_of(replies) and waiting_note in text_of(replies)
+    assert not [button for reply in replies for button in reply.get("buttons") or []]
+    state = tracker(live_assistant, sender)
+    assert state["paused"] and state["slots"]["handoff_active"] is True  # still waiting for the person
+    assert action_names(state)[-1] in ("action_crisis_response", "action_crisis_check_in")
+    assert say(live_assistant, sender, "ok") == []  # and silent again for what is not a crisis
+
+
 # ---- visitor text out of the logs
 
 
