@@ -13,6 +13,12 @@ nlu_fallback) or an `EXTERNAL_` intent: those are the HTTP API's (`trigger_inten
 token). Any other text starting with "/" is read by the NLU models as plain text, as if the slashes
 were spaces; the conversation still records what the visitor typed.
 
+A visitor who types a button's label instead of tapping it ("confirm" under the booking summary's
+"Confirm", "Cambiar algo", "talk to a person") means that button: the message is taken as its payload
+when its words, ignoring case, accents, punctuation and emoji, are exactly the label of a button of
+the bot's latest message. The NLU models would read "confirm" alone as Spanish and unsure, and a
+booking request nearly sent was lost (blind QA, docs/benchmarks.md).
+
 Rasa 3.6 also runs every message through the whole NLU pipeline, then lets its RegexMessageHandler
 replace the result with the payload's intent and entities. For payloads naming an intent of the
 domain the result is known beforehand, so the pipeline (mostly the MiniLM encoder, ~30 ms on this
@@ -23,6 +29,7 @@ rasa_server/extensions.py.
 """
 import copy
 import re
+import unicodedata
 from typing import Any, Dict, FrozenSet, Iterable, Optional, Text, Tuple
 
 from rasa.core.channels.channel import UserMessage
@@ -30,7 +37,7 @@ from rasa.core.nlg.interpolator import interpolate
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import DEFAULT_INTENTS
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered
+from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
@@ -103,6 +110,38 @@ def offered_payloads(tracker: Optional[DialogueStateTracker]) -> FrozenSet[Text]
     return frozenset(found)
 
 
+def label_words(text: Text) -> Text:
+    """A button label or a message as words only: lower case, without accents, punctuation or emoji."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    letters = "".join(char if char.isalnum() else " " for char in decomposed if not unicodedata.combining(char))
+    return " ".join(letters.split())
+
+
+def latest_buttons(tracker: Optional[DialogueStateTracker]) -> Iterable[Dict[Text, Any]]:
+    """The buttons of the bot's messages since the visitor's last message."""
+    for event in reversed(tracker.events if tracker is not None else []):
+        if isinstance(event, UserUttered):
+            return
+        if isinstance(event, BotUttered):
+            for key in BUTTON_KEYS:
+                buttons = event.data.get(key)
+                for button in buttons if isinstance(buttons, list) else []:
+                    if isinstance(button, dict):
+                        yield button
+
+
+def typed_button_payload(text: Optional[Text], tracker: Optional[DialogueStateTracker]) -> Optional[Text]:
+    """The payload of the latest button whose label the visitor typed, if any."""
+    words = label_words(text or "")
+    if not words:
+        return None
+    for button in latest_buttons(tracker):
+        title, payload = button.get("title"), button.get("payload")
+        if isinstance(title, str) and label_words(title) == words and is_payload(payload or ""):
+            return payload.strip()
+    return None
+
+
 def visitor_may_send(payload: Text, domain: Domain, tracker: Optional[DialogueStateTracker]) -> bool:
     """Whether a visitor's message starting with "/" is taken as the payload it spells."""
     payload = payload.strip()
@@ -153,9 +192,11 @@ def _parse_payloads_directly(
         and not visitor_may_send(message.text, self.domain, tracker)
     ):
         return _parse_as_plain_text(self, message, tracker, only_output_properties)
-    parse_data = payload_parse(message.text, self.domain)
+    typed_payload = None if is_payload(message.text) else typed_button_payload(message.text, tracker)
+    parse_data = payload_parse(typed_payload or message.text, self.domain)
     if parse_data is None:
         return _rasa_parse_message_with_graph(self, message, tracker, only_output_properties)
+    parse_data[TEXT] = message.text  # what the visitor typed stays in the conversation
     if message.message_id is not None:
         parse_data["message_id"] = message.message_id
     if message.metadata:

@@ -11,11 +11,11 @@ import pytest
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore, LockError
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.shared.core.events import BotUttered
+from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.booking import ActionBookingSummary
+from actions.booking import SUMMARY_BUTTONS, ActionBookingSummary
 from actions.faq import ActionClarify
 from channels.rest import message_call_problem
 from channels.socketio import message_event_problem
@@ -27,6 +27,7 @@ from rasa_server.button_payloads import (
     domain_button_payloads,
     is_system_intent,
     payload_parse,
+    typed_button_payload,
     visitor_may_send,
 )
 from rasa_server.http_api_checks import api_body_problem, fields_needed
@@ -189,6 +190,38 @@ async def test_every_button_an_action_sends_is_accepted_back(domain, make_tracke
         "visitor", [BotUttered("x", data={"buttons": m["buttons"]}) for m in sent]
     )
     assert all(visitor_may_send(payload, domain, conversation) for payload in payloads if payload.startswith("/"))
+
+
+def summary_shown(language: str, earlier=()) -> DialogueStateTracker:
+    """A conversation whose latest bot message is the booking summary, with its buttons."""
+    summary = BotUttered("Here's your request", data={"buttons": SUMMARY_BUTTONS[language]})
+    return DialogueStateTracker.from_events("visitor", [*earlier, UserUttered("yes"), summary])
+
+
+@pytest.mark.parametrize("typed, language, payload", [
+    ("confirm", "en", "/affirm"),
+    ("Confirm!", "en", "/affirm"),
+    ("  CHANGE something. ", "en", "/change_booking"),
+    ("cancel 🙂", "en", "/stop"),
+    ("confirmar", "es", "/affirm"),
+    ("Cámbiar algo", "es", "/change_booking"),
+])
+def test_typing_a_buttons_label_is_tapping_it(typed, language, payload):
+    assert typed_button_payload(typed, summary_shown(language)) == payload
+
+
+@pytest.mark.parametrize("typed", ["confirm it and tell me the cost", "confirmed?", "", "   ", "?!", "yes"])
+def test_only_a_whole_label_counts_and_the_models_read_everything_else(typed):
+    assert typed_button_payload(typed, summary_shown("en")) is None
+
+
+def test_only_the_buttons_of_the_bots_latest_message_count():
+    person = {"title": "Talk to a person", "payload": "/request_human"}
+    earlier = [BotUttered("Connect you?", data={"buttons": [person]})]
+    assert typed_button_payload("talk to a person", summary_shown("en", earlier)) is None  # the visitor spoke since
+    offered_last = DialogueStateTracker.from_events("visitor", earlier)
+    assert typed_button_payload("talk to a person", offered_last) == "/request_human"
+    assert typed_button_payload("confirm", NOTHING_OFFERED) is None
 
 
 @pytest.mark.parametrize("text", ["/restart", "//restart", " / EXTERNAL_handoff_ended", '/inform{"x":', "/"])

@@ -180,6 +180,34 @@ def test_the_assistants_own_buttons_still_work(live_assistant):
     assert ("/change_booking", "change_booking") in intents
 
 
+@pytest.mark.parametrize(
+    "greeting, times, question, typed_confirm, summary_question",
+    [
+        ("hello", "weekday mornings", "what happens at the consultation?", "Confirm", "Shall I send it to the team?"),
+        ("hola", "entre semana por la mañana", "¿qué pasa en la consulta?", "confirmar", "¿La envío al equipo?"),
+    ],
+    ids=["English", "Spanish"],
+)
+def test_a_question_at_the_booking_summary_is_answered_and_a_typed_confirm_sends_the_request(
+    live_assistant, greeting, times, question, typed_confirm, summary_question
+):
+    sender = new_sender("summary")
+    say(live_assistant, sender, greeting)
+    say(live_assistant, sender, "/book_consultation")
+    for answer in ("Maria Lopez", "509-555-0142", times, '/inform{"help_with": "anxiety"}', "/affirm"):
+        replies = say(live_assistant, sender, answer)
+    assert summary_question in text_of(replies)
+
+    replies = say(live_assistant, sender, question)
+    assert summary_question in text_of(replies)  # answered, then the request is shown again, not dropped
+    assert len(replies) >= 2
+
+    replies = say(live_assistant, sender, typed_confirm)  # the button's label, typed
+    assert "TC-" in text_of(replies), replies
+    typed = user_events(tracker(live_assistant, sender))[-1]
+    assert (typed["text"], typed["parse_data"]["intent"]["name"]) == (typed_confirm, "affirm")
+
+
 def test_the_http_api_still_resumes_a_handoff_with_an_external_intent(live_assistant):
     """As clinic/rasa_api.py does when staff hand back (with the token)."""
     sender = new_sender("handoff-api")
