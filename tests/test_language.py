@@ -46,6 +46,7 @@ def test_text_without_letters_has_no_language(detector):
 def test_the_first_clear_message_sets_the_language():
     assert language_after(None, {"name": "es", "confidence": 0.99}) == "es"  # "cuanto cuesta"
     assert language_after(None, {"name": "en", "confidence": 0.85}) == "en"  # "What is ketamine?"
+    assert language_after(None, {"name": "es", "confidence": 0.76}) == "es"  # "la ketamina es adictiva?"
     assert language_after(None, {"name": "es", "confidence": 0.62}) is None  # "hello": not clear at all
 
 
@@ -215,6 +216,25 @@ async def test_nothing_changes_when_the_language_is_already_right(dispatcher, ma
         slots={"language": "en"},
     )
     assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == []
+
+
+@pytest.mark.parametrize(
+    "text, intent, current, detected, events",
+    [
+        ("i dont want to be alive anymore", "crisis", "es", ("en", 0.64), [SlotSet("language", None)]),
+        ("ya no quiero vivir", "possible_crisis", "en", ("es", 0.8), [SlotSet("language", None)]),
+        ("me quiero morir", "crisis", "es", ("es", 0.95), []),  # in the conversation's language: as it is
+        ("ok i want to die", "crisis", "es", ("en", 0.55), []),  # too unclear to say it is the other one
+        ("what does it cost in dollars", "faq", "es", ("en", 0.8), []),  # not a crisis: no switch below 0.9
+    ],
+)
+async def test_a_crisis_in_the_other_language_gets_the_crisis_response_in_both(
+    dispatcher, make_tracker, domain, text, intent, current, detected, events
+):
+    language = {"name": detected[0], "confidence": detected[1]}
+    tracker = make_tracker(text, parse_data={"intent": {"name": intent, "confidence": 1.0}, "language": language},
+                           slots={"language": current})
+    assert await ActionDetectLanguage().run(dispatcher, tracker, domain.as_dict()) == events
 
 
 def test_every_response_has_a_spanish_variant(domain):
