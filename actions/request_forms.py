@@ -42,6 +42,11 @@ class ContactFormValidation(FormValidationAction):
         return [] if tracker.get_slot(STUCK_SLOT) else domain_slots
 
     def rejected(self, slot: str, reason: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        if tracker.get_slot(slot) is None:
+            # Emptied by an action since the visitor's message (a call-back request starting afresh), not
+            # answered: Rasa hands every slot set since then to validation all the same. Nothing to say,
+            # no failed try (said, it was "I didn't catch a name" and three more before the first question).
+            return {slot: None}
         failures = dict(tracker.get_slot(FAILED_ATTEMPTS_SLOT) or {})
         failures[slot] = failures.get(slot, 0) + 1
         if failures[slot] >= MAX_FAILED_ATTEMPTS:

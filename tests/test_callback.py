@@ -114,6 +114,22 @@ async def test_a_call_back_starts_afresh_urgent_after_a_crisis(make_tracker, dom
     assert any(e["event"] == "slot" and e["name"] == "callback_id" and e["value"] for e in events)
 
 
+@pytest.mark.parametrize(
+    "form, validation", [("callback_form", ValidateCallbackForm), ("booking_form", ValidateBookingForm)]
+)
+async def test_a_form_starting_with_its_slots_just_emptied_asks_its_first_question_without_complaints(
+    make_tracker, domain, form, validation
+):
+    """A call-back request starts by emptying the form's slots (action_start_callback): Rasa hands
+    each of them to validation as if answered; nothing was answered, so nothing is wrong yet."""
+    emptied = {slot: None for slot in domain.as_dict()["forms"][form]["required_slots"]}
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("can you call me back?", slots={"full_name": "Old Name"}, extracted=emptied)
+    events = await validation().run(dispatcher, tracker, domain.as_dict())
+    assert dispatcher.messages == []
+    assert not [e for e in events if e["name"] in ("booking_failed_attempts", "booking_stuck") and e["value"]]
+
+
 def test_every_call_back_button_starts_the_call_back_form_never_the_booking_form(domain):
     buttons = [
         (name, b) for name, variants in domain.responses.items() for v in variants for b in v.get("buttons") or []
