@@ -28,6 +28,9 @@ from clinic.notifier import notifier_from_env
 logger = logging.getLogger(__name__)
 
 CRISIS_INTENTS = ("crisis", "possible_crisis")
+# After "no" to the check-in, the message is answered again only if its ordinary intent is at least
+# as sure as config.yml's FallbackClassifier asks of any message (threshold 0.55).
+REPLAY_CONFIDENCE = 0.55
 
 
 def stop_active_form(tracker: Tracker) -> List[EventType]:
@@ -107,18 +110,26 @@ class ActionCheckInAnswer(Action):
             return [SlotSet("crisis_flagged", True)]
         dispatcher.utter_message(response="utter_crisis_check_in_no")
         original = crisis_message(tracker)
-        if original is None:
-            return []
-        return answer_as_if_no_check_in(original, visitor_language(tracker))
+        replayed = answer_as_if_no_check_in(original, visitor_language(tracker)) if original else []
+        if not replayed:
+            # Nothing but how they feel ("nothing makes sense anymore"): no answer to give, and no topic
+            # to guess; an open door instead.
+            dispatcher.utter_message(response="utter_crisis_check_in_no_question")
+        return replayed
 
 
 def answer_as_if_no_check_in(original: Dict[str, Any], language: Optional[str]) -> List[EventType]:
     """Takes back the check-in and the "no" (as Rasa's two-stage fallback does), and gives the
     original message again with the intent it had before the crisis detector, so that the rules
-    answer it (or ask the form's question again). The reverted events stay in the stored history."""
+    answer it (or ask the form's question again). The reverted events stay in the stored history.
+
+    Nothing (an empty list) when that intent is below REPLAY_CONFIDENCE: the message asked nothing the
+    assistant is sure of, and replayed it got an answer to a question nobody asked."""
     parse_data = dict(original.get("parse_data") or {})
     ranking = [item for item in parse_data.get("intent_ranking") or [] if item.get("name") not in CRISIS_INTENTS]
-    parse_data["intent"] = ranking[0] if ranking else {"name": "nlu_fallback", "confidence": 1.0}
+    if not ranking or float(ranking[0].get("confidence") or 0.0) < REPLAY_CONFIDENCE:
+        return []
+    parse_data["intent"] = ranking[0]
     parse_data["intent_ranking"] = ranking
     parse_data["crisis_check_in"] = "no"
     events: List[EventType] = [

@@ -225,6 +225,21 @@ async def test_no_to_the_check_in_answers_what_was_asked(dispatcher, make_tracke
     assert SlotSet("language", "en") in events
 
 
+@pytest.mark.parametrize("ranking", [
+    [{"name": "faq", "confidence": 0.07}, {"name": "stop", "confidence": 0.01}],  # "nothing makes sense anymore"
+    [],
+])
+async def test_no_to_the_check_in_after_a_message_that_asked_nothing_guesses_no_topic(
+    dispatcher, make_tracker, domain, ranking
+):
+    history = possible_crisis_history("ya no le encuentro sentido a nada", ranking)
+    tracker = make_tracker("no", parse_data={"intent": {"name": "deny", "confidence": 0.99}}, events=history)
+    events = await ActionCheckInAnswer().run(dispatcher, tracker, domain.as_dict())
+    said = [m["response"] for m in dispatcher.messages]
+    assert said == ["utter_crisis_check_in_no", "utter_crisis_check_in_no_question"]
+    assert events == []  # nothing replayed: no FAQ answer, no "did you mean"
+
+
 class RecordingNotifier:
     def __init__(self, alerts):
         self.alerts = alerts
