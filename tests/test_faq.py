@@ -104,6 +104,16 @@ def test_treatment_answers_invite_to_the_free_consultation(domain):
                 assert "/book_consultation" in payloads, key
 
 
+def test_no_answer_opens_with_a_bare_yes_or_no(domain):
+    """One answer serves many phrasings: "No, please don't drive yourself home" answered "can my
+    granddaughter come with me?", and "No: ketamine is FDA-approved as an anesthetic" read as "it is
+    not legal" (blind QA). The first sentence states the fact itself."""
+    catalogue = yaml.safe_load((PROJECT_DIR / "clinic" / "faq_topics.yml").read_text())
+    for name in [f"utter_faq/{key}" for key in catalogue] + ["utter_iamabot"]:
+        for variation in domain.responses[name]:
+            assert not re.match(r"(yes|no|s[ií])\s*[,:;.!]", variation["text"], re.IGNORECASE), (name, variation["text"][:40])
+
+
 def test_every_answer_has_a_spanish_twin_of_each_variation_placed_first(domain):
     """Same conditions plus language: es, same placeholders and button payloads, before the English ones."""
     for key in FAQ_TOPICS:
