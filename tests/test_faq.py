@@ -111,7 +111,8 @@ def test_no_answer_opens_with_a_bare_yes_or_no(domain):
     catalogue = yaml.safe_load((PROJECT_DIR / "clinic" / "faq_topics.yml").read_text())
     for name in [f"utter_faq/{key}" for key in catalogue] + ["utter_iamabot"]:
         for variation in domain.responses[name]:
-            assert not re.match(r"(yes|no|s[ií])\s*[,:;.!]", variation["text"], re.IGNORECASE), (name, variation["text"][:40])
+            opening = variation["text"][:40]
+            assert not re.match(r"(yes|no|s[ií])\s*[,:;.!]", opening, re.IGNORECASE), (name, opening)
 
 
 def test_every_answer_has_a_spanish_twin_of_each_variation_placed_first(domain):
