@@ -25,6 +25,17 @@ NAME_PREFIX = re.compile(
 )
 # Letters of any script, with the marks, spaces and punctuation real names use.
 NAME_CHARACTERS = re.compile(r"^[^\W\d_][\w\s.'’\-]*$", re.UNICODE)
+# A yes or an ok before the name, alone ("ok, Fernando Ruiz", "Sí, Claudia Reyes").
+NAME_YES = re.compile(r"^(?:yes|yeah|sure|ok|okay|s[ií]|claro|bueno)\s*[,!.]\s*", re.IGNORECASE)
+# Words no name is made of: a question, a request or an address typed where the name was asked
+# ("how much is it", "shoot me a text when you have openings", "claudia reyes arroba gmail punto com").
+NOT_IN_NAMES = {
+    "how", "what", "when", "where", "why", "who", "much", "is", "it", "are", "you", "your", "have", "does",
+    "don't", "dont", "know", "yet", "me", "text", "call", "could", "would", "want", "need", "the", "for",
+    "about", "my", "her", "his", "not", "at", "gmail", "com", "email", "phone",
+    "que", "qué", "cuanto", "cuánto", "como", "cómo", "cuando", "cuándo", "donde", "dónde", "quiero", "puedo",
+    "tengo", "es", "está", "arroba", "punto", "para", "mi", "correo", "telefono", "teléfono",
+}  # not "an", "can", "do", "su", "a": given names, surnames and initials (An, Can, Do, Su, "John A Smith")
 NOT_A_NAME = {"yes", "no", "ok", "okay", "sure", "thanks", "thank you", "hi", "hello", "hey", "bye", "none", "idk",
               "n/a", "na",
               "si", "sí", "claro", "okey", "gracias", "hola", "buenas", "bueno", "adios", "adiós", "nada", "ninguno",
@@ -174,9 +185,11 @@ EMAIL_WORDS = re.compile(r"\b(?:e-?mail|mail|correo)\b")
 
 
 def check_name(text: Optional[str]) -> Checked:
-    name = plain_text(text)
-    # Every lead-in ("hi, my name is I'm ..."): what is kept, checked again, is kept unchanged.
-    while (shorter := NAME_PREFIX.sub("", name).strip(" .,!")) != name:
+    # Emoji and other symbols are no part of a name ("Juan Pérez 😊").
+    symbols_out = "".join(char for char in plain_text(text) if not unicodedata.category(char).startswith("S"))
+    name = " ".join(symbols_out.split())
+    # Every lead-in ("hi, my name is I'm ...", "ok, ..."): what is kept, checked again, is kept unchanged.
+    while (shorter := NAME_YES.sub("", NAME_PREFIX.sub("", name)).strip(" .,!")) != name:
         name = shorter
     if len(name) < 2:
         return Checked(problem=NO_NAME)
@@ -184,7 +197,8 @@ def check_name(text: Optional[str]) -> Checked:
         return Checked(problem=NAME_TOO_LONG)
     words = set(folded(name).replace(",", " ").split())
     courtesy = words <= COURTESY_WORDS and bool(words & GREETINGS)
-    if name.lower() in NOT_A_NAME or courtesy or "@" in name or not NAME_CHARACTERS.match(name):
+    if (name.lower() in NOT_A_NAME or courtesy or "@" in name or not NAME_CHARACTERS.match(name)
+            or set(name.lower().split()) & NOT_IN_NAMES):
         return Checked(problem=NOT_A_NAME_REASON)
     return Checked(value=name)
 

@@ -37,6 +37,12 @@ HOSTILE = [
         ("soy la señora Consuelo Ortiz", "señora Consuelo Ortiz"),
         ("Soyla Ramirez", "Soyla Ramirez"),  # a name that starts like "soy" is kept whole
         ("Dia", "Dia"),
+        ("ok, Fernando Ruiz", "Fernando Ruiz"),
+        ("Si, Claudia Reyes", "Claudia Reyes"),
+        ("Juan Pérez 😊", "Juan Pérez"),
+        ("John A Smith", "John A Smith"),
+        ("An Do", "An Do"),
+        ("María de los Ángeles García", "María de los Ángeles García"),
     ],
 )
 def test_real_names_are_accepted(typed, expected):
@@ -45,7 +51,8 @@ def test_real_names_are_accepted(typed, expected):
 
 @pytest.mark.parametrize(
     "typed", HOSTILE + ["yes", "kim@example.com", "509-555-0147", "sí", "Claro", "hola", "hola buenas", "Buenos días",
-                        "gracias", "me llamo", "soy"]
+                        "gracias", "me llamo", "soy", "how much is it", "shoot me a text when you have openings",
+                        "I don't know yet", "claudia reyes arroba gmail punto com", "que datos necesitan"]
 )
 def test_non_names_get_a_reason(typed):
     checked = check_name(typed)
