@@ -17,7 +17,7 @@ A visitor who types a button's label instead of tapping it ("confirm" under the 
 "Confirm", "Cambiar algo", "talk to a person") means that button: the message is taken as its payload
 when its words, ignoring case, accents, punctuation and emoji, are exactly the label of a button of
 the bot's latest message. The NLU models would read "confirm" alone as Spanish and unsure, and a
-booking request nearly sent was lost (blind QA, docs/benchmarks.md).
+booking request nearly sent was lost (blind QA, docs/conversation-qa.md).
 
 Rasa 3.6 also runs every message through the whole NLU pipeline, then lets its RegexMessageHandler
 replace the result with the payload's intent and entities. For payloads naming an intent of the
