@@ -8,6 +8,7 @@ response and every "yes" alerts the staff on duty (clinic/notifier.py), without 
 """
 import asyncio
 import logging
+import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -28,6 +29,15 @@ from clinic.notifier import notifier_from_env
 logger = logging.getLogger(__name__)
 
 CRISIS_INTENTS = ("crisis", "possible_crisis")
+# Crisis patterns (nlu_components/crisis_patterns.yml) that name a medical emergency happening now
+# (someone unconscious, chest pain, a stroke, a bad reaction, an overdose taken): the crisis response
+# then opens with "call 911 now" (utter_crisis_medical), before the crisis lines. Messages only the
+# classifier caught get utter_crisis, whose first line is 911 too.
+MEDICAL_EMERGENCY_PATTERNS = frozenset({
+    "unresponsive", "collapse_now", "chest_pain_now", "bad_reaction_now", "emergency_now",
+    "collapse_or_unresponsive", "stroke_seizure", "es_emergency_now",
+    "overdose_taken", "overdose_first_person", "es_overdose_now",
+})
 # After "no" to the check-in, the message is answered again only if its ordinary intent is at least
 # as sure as config.yml's FallbackClassifier asks of any message (threshold 0.55).
 REPLAY_CONFIDENCE = 0.55
@@ -48,7 +58,7 @@ def alert_staff(tracker: Tracker, tier: str) -> None:
 
 
 def crisis_message(tracker: Tracker) -> Optional[Dict[str, Any]]:
-    """The visitor message that raised the latest crisis check-in."""
+    """The visitor's latest message the crisis detector flagged (a crisis, or a possible crisis)."""
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
@@ -56,6 +66,13 @@ def crisis_message(tracker: Tracker) -> Optional[Dict[str, Any]]:
         if intent in CRISIS_INTENTS:
             return event
     return None
+
+
+def crisis_response_for(message: Optional[Dict[str, Any]]) -> str:
+    """utter_crisis_medical when the crisis patterns found a medical emergency in the message."""
+    reason = str(((message or {}).get("parse_data") or {}).get("crisis", {}).get("reason") or "")
+    pattern = reason.removeprefix("pattern: ") if reason.startswith("pattern: ") else None
+    return "utter_crisis_medical" if pattern in MEDICAL_EMERGENCY_PATTERNS else "utter_crisis"
 
 
 class ActionCrisisResponse(Action):
@@ -67,7 +84,7 @@ class ActionCrisisResponse(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        dispatcher.utter_message(response="utter_crisis")
+        dispatcher.utter_message(response=crisis_response_for(crisis_message(tracker)))
         # Logged without the message text: the flag, not the visitor's words, goes to the log.
         logger.warning("Crisis response given in conversation %s: flagged for staff review.", tracker.sender_id)
         # In a worker thread: an email alert must not hold up other conversations.
@@ -95,7 +112,8 @@ class ActionCrisisCheckIn(Action):
 
 
 class ActionCheckInAnswer(Action):
-    """Yes: the crisis response. No: what the visitor asked is answered, with the form restored."""
+    """Yes: the crisis response. No: what the visitor asked is answered, with the form restored.
+    Anything else ("not sure", "no sé", a question): the lines again, kindly, and staff alerted."""
 
     def name(self) -> Text:
         return "action_check_in_answer"
@@ -103,10 +121,18 @@ class ActionCheckInAnswer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        if (tracker.latest_message.get("intent") or {}).get("name") == "affirm":
-            dispatcher.utter_message(response="utter_crisis")
+        answer = check_in_answer(tracker.latest_message)
+        if answer == "yes":
+            dispatcher.utter_message(response=crisis_response_for(crisis_message(tracker)))
             logger.warning("Visitor answered yes to the crisis check-in in conversation %s.", tracker.sender_id)
             await asyncio.to_thread(alert_staff, tracker, "check-in answered yes")
+            return [SlotSet("crisis_flagged", True)]
+        if answer == "unsure":
+            # "not sure", "no sé", "idk", or something else: not a no. The lines again, no decision asked.
+            dispatcher.utter_message(response="utter_crisis_still_here")
+            logger.warning("Visitor answered the crisis check-in with neither yes nor no in conversation %s.",
+                           tracker.sender_id)
+            await asyncio.to_thread(alert_staff, tracker, "check-in answered neither yes nor no")
             return [SlotSet("crisis_flagged", True)]
         dispatcher.utter_message(response="utter_crisis_check_in_no")
         original = crisis_message(tracker)
@@ -116,6 +142,34 @@ class ActionCheckInAnswer(Action):
             # to guess; an open door instead.
             dispatcher.utter_message(response="utter_crisis_check_in_no_question")
         return replayed
+
+
+# Answers to the check-in the NLU may read otherwise: partly yes ("sometimes": the crisis response),
+# and unsure ("not sure", "no sé", read as a no: the lines again, no decision asked).
+PARTLY_YES = frozenset({"sometimes", "a little", "kind of", "kinda", "sort of", "i guess", "a veces", "un poco",
+                        "mas o menos"})
+UNSURE = frozenset({"not sure", "im not sure", "i am not sure", "i dont know", "i do not know", "dont know", "idk",
+                    "dunno", "maybe", "no se", "no lo se", "no estoy seguro", "no estoy segura", "tal vez", "quizas",
+                    "quiza", "a lo mejor", "puede ser"})
+
+
+def answer_words(text: Optional[str]) -> str:
+    """Lower case, without accents, apostrophes or punctuation: "No sé." -> "no se"."""
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold().replace("'", "").replace("’", ""))
+    words = "".join(char if char.isalnum() else " " for char in decomposed if not unicodedata.combining(char))
+    return " ".join(words.split())
+
+
+def check_in_answer(message: Dict[str, Any]) -> str:
+    """"yes", "no" or "unsure": a yes or a partly yes; a clear no; anything else (data/rules.yml
+    brings a yes, a no, or what the NLU found unclear or out of scope here)."""
+    words = answer_words(message.get("text"))
+    intent = (message.get("intent") or {}).get("name")
+    if intent == "affirm" or words in PARTLY_YES:
+        return "yes"
+    if intent == "deny" and words not in UNSURE:
+        return "no"
+    return "unsure"
 
 
 def answer_as_if_no_check_in(original: Dict[str, Any], language: Optional[str]) -> List[EventType]:

@@ -1,11 +1,18 @@
 """The crisis response and the deterministic crisis net under the classifier."""
 import pytest
+import yaml
 from rasa.shared.nlu.training_data.message import Message
 from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
-from actions.safety import ActionCheckInAnswer, ActionCrisisCheckIn, ActionCrisisResponse
+from actions.safety import (
+    MEDICAL_EMERGENCY_PATTERNS,
+    ActionCheckInAnswer,
+    ActionCrisisCheckIn,
+    ActionCrisisResponse,
+)
 from nlu_components.crisis_classifier import CRISIS_SCORE_KEY, clauses, combined_score, crisis_tier
-from nlu_components.crisis_safety_net import CrisisMatcher, CrisisSafetyNet, normalise
+from nlu_components.crisis_safety_net import DEFAULT_PATTERNS_FILE, CrisisMatcher, CrisisSafetyNet, normalise
 from rasa_server.nlg import FirstMatchResponseGenerator
 
 
@@ -43,8 +50,9 @@ def variant_shown(domain, response, language, waiting_for_staff=False):
         (None, ENGLISH_CRISIS_ELEMENTS + SPANISH_CRISIS_ELEMENTS),
     ],
 )
-def test_crisis_text_follows_the_contract_in_each_language(domain, language, required):
-    variant = variant_shown(domain, "utter_crisis", language)
+@pytest.mark.parametrize("response", ["utter_crisis", "utter_crisis_medical"])
+def test_crisis_text_follows_the_contract_in_each_language(domain, language, required, response):
+    variant = variant_shown(domain, response, language)
     for element in required:
         assert element in variant["text"]
     assert variant["buttons"][0]["payload"] == "/request_human"
@@ -62,13 +70,54 @@ LINES_ES = ("911", "marque 2", "AYUDA por texto al 988", "AYUDA al 741741", "442
         (None, LINES_EN + ("staff know",) + LINES_ES + ("avisé a nuestro personal",)),
     ],
 )
+@pytest.mark.parametrize("response", ["utter_crisis", "utter_crisis_medical"])
 def test_while_waiting_for_staff_the_crisis_response_says_they_know_and_offers_no_dead_button(
-    domain, language, required
+    domain, language, required, response
 ):
-    variant = variant_shown(domain, "utter_crisis", language, waiting_for_staff=True)
+    variant = variant_shown(domain, response, language, waiting_for_staff=True)
     for element in required:
         assert element in variant["text"]
     assert not variant.get("buttons")  # "Connect me with staff" would go unanswered during the pause
+
+
+@pytest.mark.parametrize("language", [None, "en", "es"])
+@pytest.mark.parametrize("waiting_for_staff", [False, True])
+def test_a_medical_emergency_is_told_to_call_911_before_anything_else(domain, language, waiting_for_staff):
+    text = variant_shown(domain, "utter_crisis_medical", language, waiting_for_staff)["text"]
+    first_sentences = text.split("\n")[0]
+    assert "911" in first_sentences and "988" not in first_sentences
+
+
+@pytest.mark.parametrize("reason, response", [
+    ("pattern: chest_pain_now", "utter_crisis_medical"),
+    ("pattern: collapse_or_unresponsive", "utter_crisis_medical"),
+    ("pattern: es_overdose_now", "utter_crisis_medical"),
+    ("pattern: want_to_die", "utter_crisis"),
+    ("classifier", "utter_crisis"),
+])
+@pytest.mark.parametrize("answered_yes", [False, True])
+async def test_the_crisis_response_for_a_medical_emergency_opens_with_911(
+    make_tracker, domain, reason, response, answered_yes
+):
+    from rasa.shared.core.events import UserUttered
+
+    tier = "check" if answered_yes else "sure"
+    intent = {"name": "possible_crisis" if answered_yes else "crisis", "confidence": 1.0}
+    flagged = UserUttered("...", intent, parse_data={"intent": intent, "crisis": {"tier": tier, "reason": reason}})
+    dispatcher = CollectingDispatcher()
+    if answered_yes:
+        tracker = make_tracker("yes", parse_data={"intent": {"name": "affirm", "confidence": 1.0}}, events=[flagged])
+        await ActionCheckInAnswer().run(dispatcher, tracker, domain.as_dict())
+    else:
+        await ActionCrisisResponse().run(dispatcher, make_tracker(events=[flagged]), domain.as_dict())
+    assert [m["response"] for m in dispatcher.messages] == [response]
+
+
+def test_the_medical_emergency_patterns_are_the_crisis_nets_own():
+    """A pattern renamed in crisis_patterns.yml would silently fall back to the general response."""
+    sections = yaml.safe_load(DEFAULT_PATTERNS_FILE.read_text(encoding="utf-8")).values()
+    names = {name for section in sections if isinstance(section, dict) for name in section}
+    assert MEDICAL_EMERGENCY_PATTERNS <= names
 
 
 @pytest.mark.parametrize("language", [None, "en", "es"])
@@ -238,6 +287,27 @@ async def test_no_to_the_check_in_after_a_message_that_asked_nothing_guesses_no_
     said = [m["response"] for m in dispatcher.messages]
     assert said == ["utter_crisis_check_in_no", "utter_crisis_check_in_no_question"]
     assert events == []  # nothing replayed: no FAQ answer, no "did you mean"
+
+
+@pytest.mark.parametrize("text, intent, said, alerted", [
+    ("yes", "affirm", "utter_crisis", "check-in answered yes"),
+    ("sometimes", "deny", "utter_crisis", "check-in answered yes"),  # partly yes, whatever the NLU read
+    ("a veces", "nlu_fallback", "utter_crisis", "check-in answered yes"),
+    ("not sure", "deny", "utter_crisis_still_here", "check-in answered neither yes nor no"),
+    ("No sé.", "deny", "utter_crisis_still_here", "check-in answered neither yes nor no"),
+    ("idk", "out_of_scope", "utter_crisis_still_here", "check-in answered neither yes nor no"),
+    ("tal vez", "nlu_fallback", "utter_crisis_still_here", "check-in answered neither yes nor no"),
+])
+async def test_only_a_clear_no_to_the_check_in_is_taken_as_no(
+    dispatcher, make_tracker, domain, monkeypatch, text, intent, said, alerted
+):
+    alerts = []
+    monkeypatch.setattr("actions.safety.alert_staff", lambda tracker, tier: alerts.append(tier))
+    history = possible_crisis_history("i dont see the point anymore", [{"name": "faq", "confidence": 0.1}])
+    tracker = make_tracker(text, parse_data={"intent": {"name": intent, "confidence": 0.9}}, events=history)
+    events = await ActionCheckInAnswer().run(dispatcher, tracker, domain.as_dict())
+    assert [m["response"] for m in dispatcher.messages] == [said]
+    assert alerts == [alerted] and SlotSet("crisis_flagged", True) in events
 
 
 class RecordingNotifier:
