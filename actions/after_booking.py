@@ -55,7 +55,8 @@ def booking_in_progress(tracker: Tracker) -> bool:
 
 
 class ActionRecallBooking(Action):
-    """"What was my reference code again?" / "did it go through?": answered from this conversation."""
+    """"What was my reference code again?" / "did it go through?": answered from this conversation,
+    for a consultation request, or a call-back request when that is what was sent."""
 
     def name(self) -> Text:
         return "action_recall_booking"
@@ -64,11 +65,14 @@ class ActionRecallBooking(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         requests = sent_requests(tracker)
+        callback = tracker.get_slot("callback_reference")  # a call-back request sent in this conversation
         if not requests:
-            response = (
-                "utter_booking_recall_in_progress" if booking_in_progress(tracker) else "utter_booking_recall_none"
-            )
-            dispatcher.utter_message(response=response)
+            if booking_in_progress(tracker):
+                dispatcher.utter_message(response="utter_booking_recall_in_progress")
+            elif callback:
+                dispatcher.utter_message(response="utter_callback_recall", callback_reference=callback)
+            else:
+                dispatcher.utter_message(response="utter_booking_recall_none")
             return []
         language = "es" if visitor_language(tracker) == "es" else "en"
         latest = requests[-1]

@@ -136,6 +136,13 @@ async def test_the_reference_code_and_the_request_are_recalled(store, make_track
     assert text.startswith("Sí, su solicitud se envió: su código de referencia es TC-ABC234.")
 
 
+async def test_did_it_go_through_after_a_call_back_request_gives_its_reference(make_tracker, domain):
+    _, messages = await run(ActionRecallBooking(), make_tracker, domain, slots={"callback_reference": "TC-KJH234"})
+    assert [(m["response"], m.get("callback_reference")) for m in messages] == [("utter_callback_recall", "TC-KJH234")]
+    text = await render(domain, "utter_callback_recall", {"language": "es"}, callback_reference="TC-KJH234")
+    assert "TC-KJH234" in text and "llamada" in text
+
+
 async def test_did_it_go_through_with_nothing_sent_says_so_and_offers_to_book(make_tracker, domain):
     _, messages = await run(ActionRecallBooking(), make_tracker, domain)
     assert [m["response"] for m in messages] == ["utter_booking_recall_none"]
