@@ -8,7 +8,6 @@ response and every "yes" alerts the staff on duty (clinic/notifier.py), without 
 """
 import asyncio
 import logging
-import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -25,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.language import visitor_language
 from clinic import settings
 from clinic.notifier import notifier_from_env
+from clinic.words import plain_words
 
 logger = logging.getLogger(__name__)
 
@@ -153,17 +153,10 @@ UNSURE = frozenset({"not sure", "im not sure", "i am not sure", "i dont know", "
                     "quiza", "a lo mejor", "puede ser"})
 
 
-def answer_words(text: Optional[str]) -> str:
-    """Lower case, without accents, apostrophes or punctuation: "No sé." -> "no se"."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").casefold().replace("'", "").replace("’", ""))
-    words = "".join(char if char.isalnum() else " " for char in decomposed if not unicodedata.combining(char))
-    return " ".join(words.split())
-
-
 def check_in_answer(message: Dict[str, Any]) -> str:
     """"yes", "no" or "unsure": a yes or a partly yes; a clear no; anything else (data/rules.yml
     brings a yes, a no, or what the NLU found unclear or out of scope here)."""
-    words = answer_words(message.get("text"))
+    words = plain_words(message.get("text"))
     intent = (message.get("intent") or {}).get("name")
     if intent == "affirm" or words in PARTLY_YES:
         return "yes"

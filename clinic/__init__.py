@@ -10,4 +10,5 @@ profile             the clinic profile, office hours and the clinic's time zone
 faq_topics          the FAQ topic catalogue (faq_topics.yml)
 contact             email addresses: found in text and checked
 conversation_keys   opaque keys naming conversations in the console and in staff alerts
+words               short answers compared as plain words (button labels typed, answers to the check-in)
 """

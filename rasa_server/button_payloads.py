@@ -29,7 +29,6 @@ rasa_server/extensions.py.
 """
 import copy
 import re
-import unicodedata
 from typing import Any, Dict, FrozenSet, Iterable, Optional, Text, Tuple
 
 from rasa.core.channels.channel import UserMessage
@@ -42,6 +41,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from clinic.words import plain_words
 
 PAYLOAD_PREFIX = "/"
 # The intent a payload names, as Rasa's payload pattern reads it.
@@ -110,13 +111,6 @@ def offered_payloads(tracker: Optional[DialogueStateTracker]) -> FrozenSet[Text]
     return frozenset(found)
 
 
-def label_words(text: Text) -> Text:
-    """A button label or a message as words only: lower case, without accents, punctuation or emoji."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    letters = "".join(char if char.isalnum() else " " for char in decomposed if not unicodedata.combining(char))
-    return " ".join(letters.split())
-
-
 def latest_buttons(tracker: Optional[DialogueStateTracker]) -> Iterable[Dict[Text, Any]]:
     """The buttons of the bot's messages since the visitor's last message."""
     for event in reversed(tracker.events if tracker is not None else []):
@@ -132,12 +126,12 @@ def latest_buttons(tracker: Optional[DialogueStateTracker]) -> Iterable[Dict[Tex
 
 def typed_button_payload(text: Optional[Text], tracker: Optional[DialogueStateTracker]) -> Optional[Text]:
     """The payload of the latest button whose label the visitor typed, if any."""
-    words = label_words(text or "")
+    words = plain_words(text or "")
     if not words:
         return None
     for button in latest_buttons(tracker):
         title, payload = button.get("title"), button.get("payload")
-        if isinstance(title, str) and label_words(title) == words and is_payload(payload or ""):
+        if isinstance(title, str) and plain_words(title) == words and is_payload(payload or ""):
             return payload.strip()
     return None
 
