@@ -81,7 +81,7 @@ def test_language_after_with_a_page():
     assert language_after(None, spanish_phrase, "en") == "es"
     assert language_after(None, english_phrase, "es") == "es"
     assert language_after(None, {"name": "en", "confidence": 0.95}, "es") == "en"
-    assert language_after(None, {"name": "en", "confidence": 0.7}, "es") == "es"  # not clear: the page
+    assert language_after(None, {"name": "en", "confidence": 0.65}, "es") == "es"  # not clear: the page
     assert language_after(None, {"name": "en", "confidence": 0.95}, "es", words=1) == "es"  # one word
     assert language_after(None, {"name": "es", "confidence": 0.95}, "en", words=1) == "es"  # as before
     assert language_after(None, None, "es") == "es"
