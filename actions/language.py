@@ -3,8 +3,9 @@
 Rasa runs `action_detect_language` after every visitor message (the slot's custom mapping in
 domain.yml). It reads the NLU's language detection (nlu_components/language_detector.py) and
 follows the visitor: the first message that is fairly clearly English or Spanish sets the
-language; after that, only a message that is clearly in the other language switches it, so that
-"ok", "no" or a name typed into a form never flips the conversation. The "English / Español"
+language; after that, only a message that is clearly in the other language switches it (Lingua is
+sure, and it has that language's grammar words and none of the conversation's), so that "ok", "no", a
+name typed into a form or "¿aceptan apple health?" never flips the conversation. The "English / Español"
 button sets the slot directly (entity `language`); a typed request ("hablan español?", "english
 please", intent switch_language) sets the language it names.
 
@@ -36,6 +37,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from clinic.words import plain_words
+
 LANGUAGES = ("en", "es")
 # Lingua's confidence for English vs Spanish. Single words are unreliable ("hello" scores 0.62
 # Spanish, "hola" 0.66, "no" 0.59, "Maria Lopez" 0.75 Spanish); whole sentences score above 0.8, short
@@ -55,6 +58,22 @@ DECIDED_BY_A_PHRASE = ("es",)
 DECIDED_BY_THE_PAGE = ("es",)
 # The metadata key the website widget sends the page's language in (web/src/clinic-chat.js).
 PAGE_LANGUAGE_KEY = "page_language"
+# Grammar words only one of the two languages has (accents dropped; "a", "me", "no" are in both).
+# Lingua reads a Spanish message naming English things as English ("¿aceptan apple health?" 0.94, "el
+# parking es free?" 0.92): a conversation switches only for a message with the new language's grammar
+# words and none of its own ("do you take apple health?" switches a Spanish conversation).
+FUNCTION_WORDS = {
+    "es": frozenset(
+        "el la los las un una unos unas al del de es esta estoy estan soy fue ser para por con sin que y o pero"
+        " porque mi mis tu su sus se lo le les yo usted ustedes ella ellos tengo tiene tienen puedo puede pueden"
+        " quiero necesito hay cuanto cuanta cuando donde como cual quien muy mas tambien eso esto".split()
+    ),
+    "en": frozenset(
+        "the an is are was were be been do does did dont doesnt cant you youre your i im ive my we our they their it its this that"
+        " what how when where which who can could will would should have of to for with and or but if on at"
+        " please there".split()
+    ),
+}
 # Answers to these questions (a name, a phone number or e-mail) say nothing about the language.
 LANGUAGE_NEUTRAL_ANSWERS = ("full_name", "contact")
 
@@ -74,15 +93,18 @@ def page_language(metadata: Any) -> Optional[str]:
 
 
 def language_after(
-    current: Optional[str], detected: Optional[Dict[str, Any]], page: Optional[str] = None, words: int = 2
+    current: Optional[str], detected: Optional[Dict[str, Any]], text: Optional[str], page: Optional[str] = None
 ) -> Optional[str]:
-    """The conversation's language after a message of `words` words whose detection is `detected`,
-    sent from a page in `page` (None: not from a web page, or its language unknown)."""
+    """The conversation's language after the message `text` whose detection is `detected`, sent from
+    a page in `page` (None: not from a web page, or its language unknown)."""
     if current is None and page in DECIDED_BY_THE_PAGE:
-        if words < 2 and not (detected or {}).get("phrase"):
+        if len((text or "").split()) < 2 and not (detected or {}).get("phrase"):
             detected = None  # "ok", "book": one word is no clear sign against the page
         return _language_after(None, detected) or page  # not clear from the message: the page decides
-    return _language_after(current, detected)
+    chosen = _language_after(current, detected)
+    if current is not None and chosen != current and not reads_as(text, chosen, rather_than=current):
+        return current  # "¿aceptan apple health?": a Spanish question naming English things
+    return chosen
 
 
 def _language_after(current: Optional[str], detected: Optional[Dict[str, Any]]) -> Optional[str]:
@@ -96,6 +118,13 @@ def _language_after(current: Optional[str], detected: Optional[Dict[str, Any]]) 
     if detected["name"] != current and confidence >= SWITCH:
         return detected["name"]
     return current
+
+
+def reads_as(text: Optional[str], language: str, rather_than: str) -> bool:
+    """Whether `text` has the grammar words of `language` and none of `rather_than`'s: a sentence
+    written in it, not a phrase borrowed from it ("el parking es free?", "tienen payment plans")."""
+    words = set(plain_words(text).split())
+    return bool(words & FUNCTION_WORDS[language]) and not words & FUNCTION_WORDS[rather_than]
 
 
 LANGUAGE_NAMES = re.compile(r"\b(?:(spanish|espanol|castellano)|(english|ingles))\b")
@@ -135,8 +164,7 @@ class ActionDetectLanguage(Action):
                 return []
             message = tracker.latest_message
             chosen = language_after(
-                current, message.get("language"), page_language(message.get("metadata")),
-                words=len((message.get("text") or "").split()),
+                current, message.get("language"), message.get("text"), page_language(message.get("metadata"))
             )
             if chosen == current and crisis_in_the_other_language(current, message):
                 chosen = None  # unclear which: the crisis response in both languages

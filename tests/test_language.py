@@ -44,20 +44,30 @@ def test_text_without_letters_has_no_language(detector):
 
 
 def test_the_first_clear_message_sets_the_language():
-    assert language_after(None, {"name": "es", "confidence": 0.99}) == "es"  # "cuanto cuesta"
-    assert language_after(None, {"name": "en", "confidence": 0.85}) == "en"  # "What is ketamine?"
-    assert language_after(None, {"name": "es", "confidence": 0.76}) == "es"  # "la ketamina es adictiva?"
-    assert language_after(None, {"name": "es", "confidence": 0.62}) is None  # "hello": not clear at all
+    assert language_after(None, {"name": "es", "confidence": 0.99}, "cuanto cuesta") == "es"
+    assert language_after(None, {"name": "en", "confidence": 0.85}, "What is ketamine?") == "en"
+    assert language_after(None, {"name": "es", "confidence": 0.76}, "la ketamina es adictiva?") == "es"
+    assert language_after(None, {"name": "es", "confidence": 0.62}, "hello") is None  # not clear at all
 
 
 def test_a_short_or_ambiguous_message_never_flips_the_conversation():
-    assert language_after("en", {"name": "es", "confidence": 0.75}) == "en"  # a name like "Maria Lopez"
-    assert language_after("es", {"name": "en", "confidence": 0.89}) == "es"  # "ok"
-    assert language_after("es", None) == "es"
+    assert language_after("en", {"name": "es", "confidence": 0.75}, "Maria Lopez") == "en"
+    assert language_after("es", {"name": "en", "confidence": 0.89}, "ok") == "es"
+    assert language_after("es", None, "509 555 0133") == "es"
+
+
+@pytest.mark.parametrize(
+    "text, confidence",
+    [("¿aceptan apple health?", 0.94), ("el parking es free?", 0.92), ("quiero el appointment para el friday", 0.96),
+     ("apple health", 0.99)],
+)
+def test_english_words_in_a_spanish_message_do_not_switch_to_english(text, confidence):
+    assert language_after("es", {"name": "en", "confidence": confidence}, text) == "es"
 
 
 def test_a_clear_message_in_the_other_language_switches():
-    assert language_after("en", {"name": "es", "confidence": 0.97}) == "es"
+    assert language_after("en", {"name": "es", "confidence": 0.97}, "necesito una cita para el lunes") == "es"
+    assert language_after("es", {"name": "en", "confidence": 0.94}, "do you take apple health?") == "en"
 
 
 @pytest.mark.parametrize(
@@ -103,10 +113,10 @@ def test_a_spanish_greeting_decides_the_first_language_and_no_phrase_switches_it
         {"name": "es", "confidence": 1.0, "phrase": True},
         {"name": "en", "confidence": 1.0, "phrase": True},
     )
-    assert language_after(None, spanish) == "es"  # "hola", "buenas"
-    assert language_after(None, english) is None  # "hi": English replies anyway, "Español" still offered
-    assert language_after("en", spanish) == "en"  # "gracias" at the end of an English conversation
-    assert language_after("es", english) == "es"  # "thanks" in a Spanish one
+    assert language_after(None, spanish, "hola") == "es"
+    assert language_after(None, english, "hi") is None  # "hi": English replies anyway, "Español" still offered
+    assert language_after("en", spanish, "gracias") == "en"  # "gracias" at the end of an English conversation
+    assert language_after("es", english, "thanks") == "es"  # "thanks" in a Spanish one
 
 
 @pytest.mark.parametrize("text", ["hola", "buenas", "Buenos dias!"])

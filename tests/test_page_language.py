@@ -78,15 +78,15 @@ async def test_the_page_decides_only_while_the_language_is_unset(domain, dispatc
 def test_language_after_with_a_page():
     english_phrase = {"name": "en", "confidence": 1.0, "phrase": True}
     spanish_phrase = {"name": "es", "confidence": 1.0, "phrase": True}
-    assert language_after(None, spanish_phrase, "en") == "es"
-    assert language_after(None, english_phrase, "es") == "es"
-    assert language_after(None, {"name": "en", "confidence": 0.95}, "es") == "en"
-    assert language_after(None, {"name": "en", "confidence": 0.65}, "es") == "es"  # not clear: the page
-    assert language_after(None, {"name": "en", "confidence": 0.95}, "es", words=1) == "es"  # one word
-    assert language_after(None, {"name": "es", "confidence": 0.95}, "en", words=1) == "es"  # as before
-    assert language_after(None, None, "es") == "es"
-    assert language_after(None, english_phrase, "en") is None
-    assert language_after("en", english_phrase, "es") == "en"
+    assert language_after(None, spanish_phrase, "hola", "en") == "es"
+    assert language_after(None, english_phrase, "hi", "es") == "es"
+    assert language_after(None, {"name": "en", "confidence": 0.95}, "what does it cost", "es") == "en"
+    assert language_after(None, {"name": "en", "confidence": 0.65}, "not clear", "es") == "es"  # not clear: the page
+    assert language_after(None, {"name": "en", "confidence": 0.95}, "book", "es") == "es"  # one word
+    assert language_after(None, {"name": "es", "confidence": 0.95}, "cita", "en") == "es"  # as before
+    assert language_after(None, None, "509 555 0133", "es") == "es"
+    assert language_after(None, english_phrase, "hi", "en") is None
+    assert language_after("en", english_phrase, "hi", "es") == "en"
 
 
 @pytest.mark.parametrize(
