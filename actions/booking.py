@@ -62,6 +62,9 @@ class ValidateBookingForm(ContactFormValidation):
     async def validate_help_with(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        corrected = self.contact_given_instead("help_with", value, dispatcher, tracker)
+        if corrected:
+            return corrected
         checked = check_help_with(value)
         if checked.problem:
             return self.rejected("help_with", checked.problem, dispatcher, tracker)

@@ -7,14 +7,14 @@ with `booking_stuck` set, and the form's summary action offers a person instead 
 """
 from abc import abstractmethod
 from datetime import datetime
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.availability import describe, parse_availability
-from actions.booking_fields import check_contact, check_name, in_language, plain_text
+from actions.booking_fields import CONTACT_TAKEN, check_contact, check_name, in_language, plain_text
 from actions.language import visitor_language
 from clinic.profile import clinic_timezone
 
@@ -61,9 +61,26 @@ class ContactFormValidation(FormValidationAction):
         failures.pop(slot, None)
         return {**values, FAILED_ATTEMPTS_SLOT: failures}
 
+    def contact_given_instead(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Optional[Dict[Text, Any]]:
+        """"actually wait, my email is ana@example.com" while another question is asked: the phone number
+        or email is taken (a correction, or given early) and the question asked again; None otherwise."""
+        contact = check_contact(value)
+        if contact.problem or self.contact_problem(contact.phone, contact.email, tracker):
+            return None
+        reachable = [part for part in (contact.phone, contact.email) if part]
+        language = visitor_language(tracker)
+        said = (" y " if language == "es" else " and ").join(reachable)
+        dispatcher.utter_message(text=CONTACT_TAKEN.format(said).in_language(language))
+        return {slot: None, "contact": " and ".join(reachable), "phone": contact.phone, "email": contact.email}
+
     async def validate_full_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        corrected = self.contact_given_instead("full_name", value, dispatcher, tracker)
+        if corrected:
+            return corrected
         checked = check_name(value)
         if checked.problem:
             return self.rejected("full_name", checked.problem, dispatcher, tracker)
@@ -86,6 +103,9 @@ class ContactFormValidation(FormValidationAction):
     async def validate_preferred_times(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        corrected = self.contact_given_instead("preferred_times", value, dispatcher, tracker)
+        if corrected:
+            return corrected
         # Kept as typed but without control characters, and read as kept: checked again, it reads the same.
         text = plain_text(value)
         availability = parse_availability(text, clinic_today(), visitor_language(tracker))

@@ -83,6 +83,35 @@ async def test_preferred_times_are_kept_verbatim_and_parsed(make_tracker, domain
     assert parsed[0]["part_of_day"] == "morning"
 
 
+@pytest.mark.parametrize(
+    "slot, typed, language, said",
+    [
+        ("preferred_times", "actually wait, my email is kim.lee@example.com", None,
+         "Thanks, I'll use kim.lee@example.com to reach you."),
+        ("full_name", "perdón, mi número correcto es 509 555 0147", "es",
+         "Gracias, usaremos +15095550147 para contactarle."),
+        ("help_with", "oh and my new number is (509) 555-0147, email kim.lee@example.com", None,
+         "Thanks, I'll use +15095550147 and kim.lee@example.com to reach you."),
+    ],
+)
+async def test_a_phone_or_email_given_at_another_question_is_taken_and_that_question_asked_again(
+    make_tracker, domain, slot, typed, language, said
+):
+    events, messages = await validate(
+        make_tracker, domain, slot, typed, slots={"language": language, "contact": "old@example.com"}
+    )
+    assert messages == [said]
+    assert SlotSet(slot, None) in events
+    assert any(e["name"] == "contact" and e["value"] != "old@example.com" for e in events)
+    assert not any(e["name"] == "booking_failed_attempts" and e["value"] for e in events)  # no failed try
+
+
+async def test_an_answer_without_a_phone_or_email_is_not_taken_as_one(make_tracker, domain):
+    events, messages = await validate(make_tracker, domain, "preferred_times", "Monday 10 to 11:30am")
+    assert SlotSet("preferred_times", "Monday 10 to 11:30am") in events
+    assert not any(e["name"] == "contact" for e in events) and messages == []
+
+
 async def test_saying_no_to_contact_explains_why_it_is_needed(make_tracker, domain):
     events, messages = await validate(make_tracker, domain, "consent_to_contact", False)
     assert SlotSet("consent_to_contact", None) in events
