@@ -69,9 +69,9 @@ FUNCTION_WORDS = {
         " quiero necesito hay cuanto cuanta cuando donde como cual quien muy mas tambien eso esto".split()
     ),
     "en": frozenset(
-        "the an is are was were be been do does did dont doesnt cant you youre your i im ive my we our they their it its this that"
-        " what how when where which who can could will would should have of to for with and or but if on at"
-        " please there".split()
+        "the an is are was were be been do does did dont doesnt cant you youre your i im ive my we our they"
+        " their it its this that what how when where which who can could will would should have of to for"
+        " with and or but if on at please there".split()
     ),
 }
 # Answers to these questions (a name, a phone number or e-mail) say nothing about the language.
