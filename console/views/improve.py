@@ -34,6 +34,7 @@ INTENT_WORDS = {
     "request_human": "Wants to talk to a person", "stop": "Wants to stop or cancel",
     "crisis": "Crisis: at risk of harming themselves", "medical_advice": "Asks for medical advice",
     "out_of_scope": "Something the clinic does not help with", "inform": "Gives booking details",
+    "share_feelings": "Tells how they feel, asks nothing",
     "change_booking": "Wants to change their booking request", "switch_language": "Wants the other language",
 }
 LANGUAGE_CHOICES = tuple(LANGUAGES) + (UNKNOWN_LANGUAGE,)
