@@ -134,7 +134,7 @@ CONTACT_TOO_LONG = Reason(
     "Esa respuesta es demasiado larga para que yo encuentre en ella un teléfono o un correo electrónico.",
 )
 # A phone number or email given while another question was asked ("actually, my email is ..."): taken.
-CONTACT_TAKEN = Reason("Thanks, I'll use {} to reach you.", "Gracias, usaremos {} para contactarle.")
+CONTACT_TAKEN = Reason("Thanks, we'll use {} to reach you.", "Gracias, usaremos {} para contactarle.")
 INCOMPLETE_EMAIL = Reason(
     "That email address doesn't look complete: it should look like name@example.com.",
     "Ese correo electrónico no parece estar completo: debe verse así: nombre@example.com.",

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.availability import describe, parse_availability
-from actions.booking_fields import CONTACT_TAKEN, check_contact, check_name, in_language, plain_text
+from actions.booking_fields import CONTACT_TAKEN, Contact, check_contact, check_name, in_language, plain_text
 from actions.language import visitor_language
 from clinic.profile import clinic_timezone
 
@@ -69,11 +69,10 @@ class ContactFormValidation(FormValidationAction):
         contact = check_contact(value)
         if contact.problem or self.contact_problem(contact.phone, contact.email, tracker):
             return None
-        reachable = [part for part in (contact.phone, contact.email) if part]
         language = visitor_language(tracker)
-        said = (" y " if language == "es" else " and ").join(reachable)
+        said = (" y " if language == "es" else " and ").join(part for part in (contact.phone, contact.email) if part)
         dispatcher.utter_message(text=CONTACT_TAKEN.format(said).in_language(language))
-        return {slot: None, "contact": " and ".join(reachable), "phone": contact.phone, "email": contact.email}
+        return {slot: None, **contact_slots(contact)}
 
     async def validate_full_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -97,8 +96,7 @@ class ContactFormValidation(FormValidationAction):
         problem = contact.problem or self.contact_problem(contact.phone, contact.email, tracker)
         if problem:
             return self.rejected("contact", problem, dispatcher, tracker)
-        shown = " and ".join(part for part in (contact.phone, contact.email) if part)
-        return self.accepted("contact", tracker, {"contact": shown, "phone": contact.phone, "email": contact.email})
+        return self.accepted("contact", tracker, contact_slots(contact))
 
     async def validate_preferred_times(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -114,6 +112,12 @@ class ContactFormValidation(FormValidationAction):
         return self.accepted(
             "preferred_times", tracker, {"preferred_times": text, "preferred_times_parsed": availability.windows}
         )
+
+
+def contact_slots(contact: Contact) -> Dict[Text, Any]:
+    """The slots a valid answer with a phone number and/or email fills: contact as shown, phone, email."""
+    shown = " and ".join(part for part in (contact.phone, contact.email) if part)
+    return {"contact": shown, "phone": contact.phone, "email": contact.email}
 
 
 def shown_contact(tracker: Tracker, joiner: str) -> str:
