@@ -26,10 +26,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.availability import parse_availability
 from actions.booking import FORM_SLOTS, another_request_started, cleared_booking_slots, sent_requests
-from actions.booking_fields import check_note
+from actions.booking_fields import check_contact, check_note
 from actions.language import visitor_language
-from actions.request_forms import ContactFormValidation
+from actions.request_forms import ContactFormValidation, clinic_today
 from clinic.storage import get_store
 
 logger = logging.getLogger(__name__)
@@ -95,12 +96,33 @@ class ActionRecallBooking(Action):
         return []
 
 
+def says_what_is_new(text: str, language: Optional[str]) -> bool:
+    """A change request that names the new days or times, or new contact details ("can I change the time
+    to Friday mornings?", "my new number is 509-555-0188")."""
+    if parse_availability(text, clinic_today(), language).windows:
+        return True
+    contact = check_contact(text)
+    return bool(contact.phone or contact.email)
+
+
 class ValidateBookingNoteForm(ContactFormValidation):
     """What to change on a sent request: any sentence up to a length; empty, too long or unreadable
     text is asked again with the reason, and three failed tries in a row offer a person."""
 
     def name(self) -> Text:
         return "validate_booking_note_form"
+
+    async def extract_booking_note(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The change request that opened the form is the note when it already says what is new: asked
+        "What would you like to change?" after "can I change the time to Friday mornings?", visitors
+        answered "ok thanks"."""
+        message = tracker.latest_message or {}
+        if tracker.get_slot("booking_note") or (message.get("intent") or {}).get("name") != "change_booking":
+            return {}
+        text = message.get("text") or ""
+        return {"booking_note": text} if says_what_is_new(text, visitor_language(tracker)) else {}
 
     async def validate_booking_note(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

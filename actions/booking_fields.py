@@ -297,8 +297,12 @@ NOTE_UNREADABLE = Reason(
     "No pude leer algunos caracteres de ese mensaje. ¿Podría escribir el cambio de nuevo?",
 )
 # Answers that say nothing to change ("ok", "yes"): asked again rather than stored as a note.
-NOT_A_NOTE = {"ok", "okay", "yes", "no", "sure", "thanks", "thank you", "hi", "hello", "idk", "nothing", "n/a",
-              "si", "claro", "gracias", "hola", "nada", "no se", "bueno", "okey", "va", "sale"}
+# A note made of these words only ("ok", "ok thanks", "sí gracias") says nothing to change: after "What
+# would you like to change?", "ok thanks" was stored as the change.
+NOT_A_NOTE_WORDS = {"ok", "okay", "okey", "k", "yes", "yeah", "no", "sure", "thanks", "thank", "you", "thx", "ty",
+                    "so", "much", "great", "perfect", "cool", "alright", "all", "right", "got", "it", "hi", "hello",
+                    "idk", "nothing", "n/a", "oh", "ah", "si", "claro", "gracias", "muchas", "hola", "nada",
+                    "se", "bueno", "va", "sale", "vale", "perfecto", "listo", "entendido"}
 
 
 def check_note(text: Optional[str]) -> Checked:
@@ -312,6 +316,6 @@ def check_note(text: Optional[str]) -> Checked:
     note = plain_text(text)
     if len(note) > MAX_NOTE_LENGTH:
         return Checked(problem=NOTE_TOO_LONG)
-    if not any(ch.isalnum() for ch in note) or re.sub(r"[^\w\s/]", "", folded(note)).strip() in NOT_A_NOTE:
+    if not any(ch.isalnum() for ch in note) or set(re.sub(r"[^\w\s/]", " ", folded(note)).split()) <= NOT_A_NOTE_WORDS:
         return Checked(problem=NO_NOTE)
     return Checked(value=note)

@@ -196,6 +196,8 @@ async def test_a_different_change_is_a_second_note_on_the_same_request(store, ma
         ("", "I didn't get what to change"),
         ("   \n\t ", "I didn't get what to change"),
         ("ok", "I didn't get what to change"),
+        ("ok thanks!", "I didn't get what to change"),
+        ("Sí, muchas gracias", "I didn't get what to change"),
         ("🙂🙂", "I didn't get what to change"),
         ("x" * (MAX_NOTE_LENGTH + 1), "longer than I can add as a note"),
         ("Thursday " * 5000, "longer than I can add as a note"),
@@ -211,6 +213,36 @@ async def test_bad_input_in_the_change_is_asked_again_with_the_reason(make_track
     )
     assert SlotSet("booking_note", None) in events
     assert reason in messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    "typed, language",
+    [
+        ("can I change the time to Friday mornings?", "en"),
+        ("my new number is 509-555-0188", "en"),
+        ("¿se puede cambiar para el martes en la tarde?", "es"),
+    ],
+)
+async def test_a_change_that_says_what_is_new_is_the_note_without_asking(make_tracker, domain, typed, language):
+    # As Rasa calls the validation when the form starts: the change request is the latest message.
+    events, messages = await run(
+        ValidateBookingNoteForm(), make_tracker, domain, text=typed,
+        parse_data={"intent": {"name": "change_booking", "confidence": 0.9}},
+        slots={"booking_submitted": True, "language": language}, active_loop="booking_note_form",
+    )
+    assert SlotSet("booking_note", typed) in events and messages == []
+
+
+@pytest.mark.parametrize(
+    "typed", ["I need to change my appointment", "quiero cambiar mi cita", "/change_booking"]
+)
+async def test_a_change_that_does_not_say_what_is_new_is_asked(make_tracker, domain, typed):
+    events, _ = await run(
+        ValidateBookingNoteForm(), make_tracker, domain, text=typed,
+        parse_data={"intent": {"name": "change_booking", "confidence": 0.9}},
+        slots={"booking_submitted": True}, active_loop="booking_note_form",
+    )
+    assert "booking_note" not in slots_after(events)
 
 
 async def test_the_reason_is_in_spanish_in_a_spanish_conversation(make_tracker, domain):
