@@ -296,9 +296,8 @@ NOTE_UNREADABLE = Reason(
     "Some characters in that message couldn't be read. Could you type the change again?",
     "No pude leer algunos caracteres de ese mensaje. ¿Podría escribir el cambio de nuevo?",
 )
-# Answers that say nothing to change ("ok", "yes"): asked again rather than stored as a note.
-# A note made of these words only ("ok", "ok thanks", "sí gracias") says nothing to change: after "What
-# would you like to change?", "ok thanks" was stored as the change.
+# A note made of these words only ("ok", "ok thanks", "sí gracias") says nothing to change: asked again
+# rather than stored (after "What would you like to change?", "ok thanks" was stored as the change).
 NOT_A_NOTE_WORDS = {"ok", "okay", "okey", "k", "yes", "yeah", "no", "sure", "thanks", "thank", "you", "thx", "ty",
                     "so", "much", "great", "perfect", "cool", "alright", "all", "right", "got", "it", "hi", "hello",
                     "idk", "nothing", "n/a", "oh", "ah", "si", "claro", "gracias", "muchas", "hola", "nada",
