@@ -211,6 +211,10 @@ class Contact:
     email: Optional[str] = None
     problem: Optional[str] = None
 
+    def shown(self, joiner: str = " and ") -> str:
+        """The phone number and/or email as the visitor is shown them ("+15095550147 and kim@example.com")."""
+        return joiner.join(part for part in (self.phone, self.email) if part)
+
 
 def check_contact(text: Optional[str]) -> Contact:
     """A phone number (normalised to E.164, US by default) and/or an email address from one answer."""
@@ -298,10 +302,9 @@ NOTE_UNREADABLE = Reason(
 )
 # A note made of these words only ("ok", "ok thanks", "sí gracias") says nothing to change: asked again
 # rather than stored (after "What would you like to change?", "ok thanks" was stored as the change).
-NOT_A_NOTE_WORDS = {"ok", "okay", "okey", "k", "yes", "yeah", "no", "sure", "thanks", "thank", "you", "thx", "ty",
-                    "so", "much", "great", "perfect", "cool", "alright", "all", "right", "got", "it", "hi", "hello",
-                    "idk", "nothing", "n/a", "oh", "ah", "si", "claro", "gracias", "muchas", "hola", "nada",
-                    "se", "bueno", "va", "sale", "vale", "perfecto", "listo", "entendido"}
+NOT_A_NOTE_WORDS = COURTESY_WORDS | LEADING_YES | LEADING_NO | {
+    "k", "thx", "ty", "so", "much", "great", "perfect", "cool", "alright", "all", "right", "got", "it", "idk",
+    "nothing", "n/a", "oh", "ah", "muchas", "nada", "se", "bueno", "vale", "perfecto", "listo", "entendido"}
 
 
 def check_note(text: Optional[str]) -> Checked:

@@ -70,7 +70,7 @@ class ContactFormValidation(FormValidationAction):
         if contact.problem or self.contact_problem(contact.phone, contact.email, tracker):
             return None
         language = visitor_language(tracker)
-        said = (" y " if language == "es" else " and ").join(part for part in (contact.phone, contact.email) if part)
+        said = contact.shown(" y " if language == "es" else " and ")
         dispatcher.utter_message(text=CONTACT_TAKEN.format(said).in_language(language))
         return {slot: None, **contact_slots(contact)}
 
@@ -116,14 +116,13 @@ class ContactFormValidation(FormValidationAction):
 
 def contact_slots(contact: Contact) -> Dict[Text, Any]:
     """The slots a valid answer with a phone number and/or email fills: contact as shown, phone, email."""
-    shown = " and ".join(part for part in (contact.phone, contact.email) if part)
-    return {"contact": shown, "phone": contact.phone, "email": contact.email}
+    return {"contact": contact.shown(), "phone": contact.phone, "email": contact.email}
 
 
 def shown_contact(tracker: Tracker, joiner: str) -> str:
     """The phone number and/or email as a summary shows them ("+15095550147 and kim@example.com")."""
-    reachable = [part for part in (tracker.get_slot("phone"), tracker.get_slot("email")) if part]
-    return joiner.join(reachable) if reachable else (tracker.get_slot("contact") or "")
+    shown = Contact(phone=tracker.get_slot("phone"), email=tracker.get_slot("email")).shown(joiner)
+    return shown or tracker.get_slot("contact") or ""
 
 
 def shown_times(tracker: Tracker, language: str) -> str:
