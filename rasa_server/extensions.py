@@ -15,6 +15,9 @@ started with this project's credentials files (`make run`, Docker, plain `rasa r
 load no channel of credentials.yml (`rasa shell` and `rasa interactive` use Rasa's own console
 channels, `rasa test` none) run with Rasa unpatched: a developer's console, not a visitor's channel.
 
+One more change to how Rasa runs is not in this list, because it must come before Rasa is imported:
+serving without TensorFlow (rasa_server/without_tensorflow.py, installed by scripts/rasa_run.py).
+
 Each extension names the upstream functions it replaces, re-implements or relies on (Pin), with a
 digest of their source as installed (Rasa 3.6.21, rasa_sdk 3.6.2, python-socketio 5.18.1). The
 originals of the patched functions are captured when this module is imported, before anything is

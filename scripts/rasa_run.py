@@ -18,6 +18,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if __name__ == "__main__":
     sys.path[0] = str(PROJECT_DIR)  # run as a script: the project's packages (actions, channels ...), not scripts/
 from clinic import settings  # noqa: E402  (needs the path above)
+from rasa_server import without_tensorflow  # noqa: E402  (imports no Rasa, must come before it)
 
 
 def rasa_argv(options: List[str]) -> List[str]:
@@ -39,6 +40,7 @@ def one_blas_thread(environ=os.environ) -> None:
 
 def main() -> None:
     one_blas_thread()
+    without_tensorflow.install()
     settings.apply_defaults()
     sys.argv = rasa_argv(sys.argv[1:])
     from rasa.__main__ import main as rasa_main
