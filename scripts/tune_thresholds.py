@@ -1,7 +1,7 @@
 """Tunes the "never guess" thresholds on messages the model did not learn from.
 
 Two sources of such messages (the held-out and frozen test sets are never read):
-- with --development-set (what `make tune` runs): tests/dev/faq_dev.yml, phrasings written blind
+- with --development-set (what `make tune` runs): tests/dev/faq_dev*.yml, phrasings written blind
   like a visitor's and never trained on, scored by the trained model as a visitor's message would be;
 - by default, K-fold cross-validation on the training data (both languages, stratified by intent and
   FAQ topic): for each fold the intent classifier and the FAQ answer selector of config.yml are
@@ -15,7 +15,7 @@ MAX_UNRELATED of its other messages get an FAQ answer; everything else gets a cl
 Results go to docs/thresholds.md (copy the values into config.yml); the raw confidences to
 results/threshold_observations[_dev].json, so that `--reuse` can re-score without recomputing. A
 section of the report headed KEPT_HEADING (written by hand) is kept when the report is rewritten.
-Usage: python scripts/tune_thresholds.py [--development-set [FILE] [--model PATH] | --folds 5]
+Usage: python scripts/tune_thresholds.py [--development-set [FILE ...] [--model PATH] | --folds 5]
                                          [--max-wrong 0.02] [--max-unrelated 0.035] [--reuse]
 """
 import argparse
@@ -43,7 +43,8 @@ KEPT_HEADING = "## Decision"
 SETTING_NAMES = ["`intent`", "`intent_margin`", "`answer`", "`answer_margin`"]
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 MARGINS = [round(0.05 * step, 2) for step in range(0, 11)]
-DEVELOPMENT_SET = PROJECT_DIR / "tests" / "dev" / "faq_dev.yml"
+# every development set written for the thresholds (tests/dev/faq_dev.yml, faq_dev_2.yml ...)
+DEVELOPMENT_SETS = sorted((PROJECT_DIR / "tests" / "dev").glob("faq_dev*.yml"))
 # labels the fallback gates and the crisis check-in put above the intent classifier's own ranking (a
 # crisis response stays: the visitor gets it instead of an answer)
 GATE_LABELS = ("nlu_fallback", "possible_crisis")
@@ -147,14 +148,18 @@ def observation(text: str, language: str, gold: str, parse: Dict) -> Dict:
     }
 
 
-def development_observations(model_path: Optional[str], path: Path = DEVELOPMENT_SET) -> List[Dict]:
+def development_set_names(names: List[str]) -> str:
+    return ", ".join(f"`{Path(name).resolve().relative_to(PROJECT_DIR)}`" for name in names)
+
+
+def development_observations(model_path: Optional[str], paths: List[Path]) -> List[Dict]:
     """Raw confidences of the trained model (the whole pipeline) for every message of the development
     set: phrasings written blind, like a visitor's, which the model never saw. Each message's language
     is the language detector's, as when serving."""
     from nlu_components.language_detector import TwoLanguageDetector
     from scripts.evaluate_nlu import predict
 
-    examples = read_nlu_examples([path])
+    examples = read_nlu_examples(paths)
     _, _, parses = predict(model_path, {text for text, _ in examples})
     detector = TwoLanguageDetector()
     rows = []
@@ -366,8 +371,8 @@ def report(rows: List[Dict], best: Dict[str, Tuple], previous: Dict[str, Tuple],
             )
     if args.development_set:
         source = (
-            f"Tuned by `make tune` on the development set `{Path(args.development_set).relative_to(PROJECT_DIR)}` "
-            f"({len(rows)} messages: {counts}, by the language detector), written blind by a writer who saw "
+            f"Tuned by `make tune` on the development sets {development_set_names(args.development_set)} "
+            f"({len(rows)} messages: {counts}, by the language detector), written blind by writers who saw "
             "neither the training data nor any test set, and never trained on. Each message is scored by the "
             "trained model (`make train`), as a visitor's would be; the held-out and frozen test sets are never "
             "read. The thresholds are chosen"
@@ -429,18 +434,20 @@ def main() -> int:
     )
     parser.add_argument("--reuse", action="store_true", help="re-score the saved observations instead of retraining")
     parser.add_argument(
-        "--development-set", nargs="?", const=str(DEVELOPMENT_SET), metavar="FILE",
-        help=f"tune on the trained model's confidences for a development set (default {DEVELOPMENT_SET.name}) "
+        "--development-set", nargs="*", metavar="FILE",
+        help="tune on the trained model's confidences for development sets (default: every tests/dev/faq_dev*.yml) "
         "instead of cross-validation",
     )
     parser.add_argument("--model", help="with --development-set: model archive (default: the newest in models/)")
     args = parser.parse_args()
+    if args.development_set == []:  # the option without files: every development set
+        args.development_set = [str(path) for path in DEVELOPMENT_SETS]
     saved = OBSERVATIONS.with_name("threshold_observations_dev.json") if args.development_set else OBSERVATIONS
     if args.reuse:
         rows = json.loads(saved.read_text())
     else:
         rows = (
-            development_observations(args.model, Path(args.development_set).resolve())
+            development_observations(args.model, [Path(name).resolve() for name in args.development_set])
             if args.development_set
             else observations(args.folds)
         )
