@@ -30,7 +30,7 @@ import aiohttp
 import numpy as np
 import socketio
 
-from bench import HELDOUT_DIRS, LANGUAGES
+from bench import HELDOUT_DIRS, LANGUAGES, PROJECT_DIR
 from clinic import settings
 from scripts.evaluate_nlu import heldout_examples
 from scripts.live_stack import LiveAssistant
@@ -277,14 +277,16 @@ def server_processes(assistant: LiveAssistant) -> Dict[str, int]:
 
 
 def rasa_import_mib() -> float:
-    """Resident memory of a fresh Python process that has imported Rasa's server and nothing else: the part
-    of a Rasa server's memory no pipeline or model can take away."""
+    """Resident memory of a fresh Python process that has imported Rasa's server as scripts/rasa_run.py does
+    (without TensorFlow) and nothing else: the part of a Rasa server's memory no pipeline or model can take
+    away."""
     code = (
-        "import re, rasa.core.agent; "
+        "import re; from rasa_server import without_tensorflow; without_tensorflow.install(); "
+        "import rasa.core.agent; "
         "print(re.search(r'VmRSS:\\s+(\\d+) kB', open('/proc/self/status').read())[1])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                          cwd=PROJECT_DIR, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     return int(done.stdout.split()[-1]) / 1024
 
 

@@ -305,9 +305,10 @@ def limits(results: Results) -> List[str]:
     found = []
     if results.rasa_import_mib is not None:
         found.append(
-            f"Memory: a Python process that has only imported Rasa 3.6's server (`rasa.core.agent`, which brings "
-            f"TensorFlow with it, whatever the pipeline) holds {results.rasa_import_mib:.0f} MiB before any model is "
-            f"loaded, {results.rasa_import_mib / MEMORY_GOAL_MIB:.0%} of the {MEMORY_GOAL_MIB} MiB goal."
+            f"Memory: a Python process that has only imported Rasa 3.6's server (`rasa.core.agent`) as this "
+            f"project's server does, without TensorFlow (rasa_server/without_tensorflow.py), holds "
+            f"{results.rasa_import_mib:.0f} MiB before any model is loaded, "
+            f"{results.rasa_import_mib / MEMORY_GOAL_MIB:.0%} of the {MEMORY_GOAL_MIB} MiB goal."
         )
     scale = results.scale_out
     if scale is not None and scale.ratio(scale.two_replicas):
