@@ -9,8 +9,11 @@ result, so staff can see why. The crisis classifier (crisis_classifier.py) carri
 generalization; these patterns are the floor under it. Why the classifier has a say: on phrasings
 written blind, most of the patterns' false alarms were professionals' referral questions, calm
 past history, idioms and dreams, which the classifier scores low (docs/crisis-thresholds.md).
-A pattern that only names the subject ("suicidal", "overdose": the `topic` group) counts only when
-the classifier's score reaches `topic_floor`, a small fraction of its own check-in threshold.
+A pattern counts only when the classifier's score reaches `pattern_floor`, a small fraction of its
+own check-in threshold: on the training data's cross-validation no crisis example scores that low
+while matching a pattern, and the matches that do are calm past history, emergency questions and
+figures of speech (docs/crisis-thresholds.md, "Pattern floors"). A pattern that only names the
+subject ("suicidal", "overdose": the `topic` group) needs the higher `topic_floor`.
 """
 import re
 import unicodedata
@@ -87,11 +90,18 @@ class CrisisMatcher:
 class CrisisSafetyNet(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"patterns_file": None, "classifier_agreement": 0.5, "topic_floor": 0.0}
+        return {"patterns_file": None, "classifier_agreement": 0.5, "pattern_floor": 0.0, "topic_floor": 0.0}
 
-    def __init__(self, matcher: CrisisMatcher, classifier_agreement: float = 0.5, topic_floor: float = 0.0) -> None:
+    def __init__(
+        self,
+        matcher: CrisisMatcher,
+        classifier_agreement: float = 0.5,
+        pattern_floor: float = 0.0,
+        topic_floor: float = 0.0,
+    ) -> None:
         self.matcher = matcher
         self.classifier_agreement = classifier_agreement
+        self.pattern_floor = pattern_floor
         self.topic_floor = topic_floor
 
     @classmethod
@@ -105,13 +115,16 @@ class CrisisSafetyNet(GraphComponent):
         return cls(
             CrisisMatcher.from_file(config.get("patterns_file") or DEFAULT_PATTERNS_FILE),
             float(config["classifier_agreement"]),
+            float(config["pattern_floor"]),
             float(config["topic_floor"]),
         )
 
     def acts_on(self, pattern: Optional[str], score: float) -> bool:
         """Whether a match of `pattern` brings at least the check-in, given the detector's score
         (scripts/tune_crisis.py scores candidate thresholds with this too)."""
-        return pattern is not None and not (self.matcher.names_topic_only(pattern) and score < self.topic_floor)
+        if pattern is None:
+            return False
+        return score >= (self.topic_floor if self.matcher.names_topic_only(pattern) else self.pattern_floor)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -9,8 +9,9 @@ tests/heldout/*.yml (English), tests/heldout_es/*.yml (Spanish) and tests/crisis
   - out-of-scope rejection: unrelated messages that got no FAQ answer.
 With --frozen N it reports instead on frozen blind set N in tests/frozen/ (1: crisis_eval.yml and
 faq_eval.yml; N: crisis_eval_N.yml and faq_eval_N.yml): run it once per model that is released,
-never to tune (see the README). Each new look needs a new set, written blind.
-Usage: python scripts/evaluate_nlu.py [--model PATH] [--frozen [N]] [--report FILE]
+never to tune (see the README). Each new look needs a new set, written blind. With --development
+it reports the same figures on the development sets in tests/dev/, which tuning may use.
+Usage: python scripts/evaluate_nlu.py [--model PATH] [--frozen [N] | --development] [--report FILE]
 """
 import argparse
 import asyncio
@@ -30,6 +31,7 @@ HELDOUT_DIR = PROJECT_DIR / "tests" / "heldout"
 SPANISH_HELDOUT_DIR = PROJECT_DIR / "tests" / "heldout_es"
 CRISIS_DIR = PROJECT_DIR / "tests" / "crisis"
 FROZEN_DIR = PROJECT_DIR / "tests" / "frozen"
+DEV_DIR = PROJECT_DIR / "tests" / "dev"
 FALLBACK = "nlu_fallback"
 CRISIS = "crisis"
 CHECK_IN = "possible_crisis"
@@ -176,42 +178,66 @@ def predict(model_path: Optional[str], texts) -> Tuple[Dict[str, str], Dict[str,
     return predicted, top1, by_text
 
 
-def frozen_sets(number: int = 1) -> Dict[str, Any]:
-    """Set no. 1 is crisis_eval.yml / faq_eval.yml; a later set N adds the suffix _N."""
+def frozen_set_files(number: int = 1) -> Tuple[List[Path], List[Path]]:
+    """(crisis files, FAQ files) of frozen set N: set no. 1 is crisis_eval.yml / faq_eval.yml, a
+    later set N adds the suffix _N."""
     suffix = "" if number == 1 else f"_{number}"
-    crisis = yaml.safe_load((FROZEN_DIR / f"crisis_eval{suffix}.yml").read_text(encoding="utf-8"))
-    faq = read_nlu_examples([FROZEN_DIR / f"faq_eval{suffix}.yml"])
-    return {"crisis": crisis, "faq": faq}
+    return [FROZEN_DIR / f"crisis_eval{suffix}.yml"], [FROZEN_DIR / f"faq_eval{suffix}.yml"]
 
 
-def run_frozen(model_path: Optional[str] = None, number: int = 1) -> Dict[str, Any]:
-    """Figures per language on the frozen blind sets (crisis and FAQ). Reported once per release."""
+def development_set_files() -> Tuple[List[Path], List[Path]]:
+    """(crisis files, FAQ files) of the development sets in tests/dev/: tuning on them is allowed."""
+    return sorted(DEV_DIR.glob("*crisis*.yml")) + sorted(DEV_DIR.glob("embedded*.yml")), sorted(
+        DEV_DIR.glob("faq_dev*.yml")
+    )
+
+
+def crisis_items(paths: List[Path]) -> Dict[str, Dict[str, List[Dict[str, str]]]]:
+    """{"crisis" | "not_crisis": {"en" | "es": [{"text", "category"}]}} merged from crisis set files."""
+    merged: Dict[str, Dict[str, List[Dict[str, str]]]] = {
+        section: {"en": [], "es": []} for section in ("crisis", "not_crisis")
+    }
+    for path in paths:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for section, by_language in merged.items():
+            for language, items in by_language.items():
+                items += (content.get(section) or {}).get(language) or []
+    return merged
+
+
+def run_sets(model_path: Optional[str], crisis_files: List[Path], faq_files: List[Path]) -> Dict[str, Any]:
+    """Figures per language on crisis and FAQ sets written blind (frozen or development)."""
     from nlu_components.language_detector import TwoLanguageDetector
 
-    sets = frozen_sets(number)
+    crisis_sets = crisis_items(crisis_files)
+    faq = read_nlu_examples(faq_files)
     detector = TwoLanguageDetector()
     faq_by_language: Dict[str, List[Tuple[str, str]]] = {"en": [], "es": []}
-    for text, gold in sets["faq"]:
+    for text, gold in faq:
         detected = detector.detect(text) or {"name": "en"}
         faq_by_language[detected["name"]].append((text, gold))
-    texts = {text for text, _ in sets["faq"]}
-    for section in ("crisis", "not_crisis"):
-        for items in sets["crisis"][section].values():
+    texts = {text for text, _ in faq}
+    for by_language in crisis_sets.values():
+        for items in by_language.values():
             texts |= {item["text"] for item in items}
-    predicted, top1, _ = predict(model_path, texts)
+    predicted, top1, by_text = predict(model_path, texts)
     figures: Dict[str, Any] = {}
     for language in ("en", "es"):
-        crisis_set = {
-            section: [item["text"] for item in sets["crisis"][section][language]]
-            for section in ("crisis", "not_crisis")
-        }
+        crisis_set = {section: [item["text"] for item in crisis_sets[section][language]] for section in crisis_sets}
         figures[language] = evaluate(predicted, top1, faq_by_language[language], crisis_set)
         missed_by_category = Counter(
             item["category"]
-            for item in sets["crisis"]["crisis"][language]
+            for item in crisis_sets["crisis"][language]
             if predicted[item["text"]] not in (CRISIS, CHECK_IN)
         )
         figures[language]["crisis_missed_by_category"] = dict(missed_by_category)
+        # why ordinary messages got the check-in: a crisis pattern, or the classifiers
+        figures[language]["check_ins_by_reason"] = dict(
+            Counter(
+                ((by_text[text].get("crisis") or {}).get("reason") or "?").split(":")[0]
+                for text in figures[language]["check_ins"]
+            )
+        )
     return figures
 
 
@@ -220,10 +246,17 @@ def main() -> int:
     parser.add_argument("--model", help="model archive (default: the newest in models/)")
     parser.add_argument("--frozen", type=int, nargs="?", const=1, metavar="N",
                         help="report on frozen blind set N (default 1), once per release")
-    parser.add_argument("--report", help="JSON file (default: results/nlu_heldout.json or results/nlu_frozen.json)")
+    parser.add_argument("--development", action="store_true",
+                        help="report on the development sets in tests/dev/ (tuning on them is allowed)")
+    parser.add_argument("--report", help="JSON file (default: results/nlu_heldout.json, nlu_frozen_N.json "
+                        "or nlu_development.json)")
     args = parser.parse_args()
-    figures = run_frozen(args.model, args.frozen) if args.frozen else run(args.model)[0]
-    default_report = f"nlu_frozen_{args.frozen}.json" if args.frozen else "nlu_heldout.json"
+    if args.frozen:
+        figures, default_report = run_sets(args.model, *frozen_set_files(args.frozen)), f"nlu_frozen_{args.frozen}.json"
+    elif args.development:
+        figures, default_report = run_sets(args.model, *development_set_files()), "nlu_development.json"
+    else:
+        figures, default_report = run(args.model)[0], "nlu_heldout.json"
     report = Path(args.report or PROJECT_DIR / "results" / default_report)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -2,8 +2,9 @@
 
 Every training example (data/, both languages) is scored by a crisis classifier trained on the
 other folds, with the same features and settings as config.yml's CrisisClassifier; a message the
-crisis patterns match gets the crisis response or the check-in as when serving (crisis_safety_net.py;
-a pattern that only names the subject counts from the net's `topic_floor`).
+crisis patterns match gets the crisis response or the check-in as when serving (crisis_safety_net.py:
+a pattern counts from the detector's score `pattern_floor`, one that only names the subject from
+`topic_floor`).
 Then:
   - check_threshold: the highest threshold at which at least MIN_RECALL of crisis examples reach
     the check-in or the crisis response (recall first);
@@ -11,6 +12,8 @@ Then:
     would get the full crisis response.
 A clause raises its message's score only when it reaches sure_threshold itself (crisis_classifier.py),
 so every candidate sure_threshold is scored with its own clause rule, as when serving.
+  - pattern_floor: the highest candidate at which no crisis example loses the check-in it had with
+    no floor (config.yml's thresholds), so the floor only takes away check-ins for ordinary messages.
 The frozen and held-out test sets are never read. Writes docs/crisis-thresholds.md; copy the
 values into config.yml. A section of the report headed SETTINGS_HEADING (written by hand: how the
 classifier's settings were chosen) is kept when the report is rewritten.
@@ -40,6 +43,7 @@ REPORT = PROJECT_DIR / "docs" / "crisis-thresholds.md"
 MIN_RECALL = 0.99
 MAX_FALSE_CRISIS = 0.01
 MAX_CHECK_IN = 0.03
+PATTERN_FLOOR_CANDIDATES = (0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1)
 SETTINGS_HEADING = "## Settings"
 
 
@@ -125,11 +129,34 @@ def outcome_figures(
     }
 
 
-def crisis_net() -> CrisisSafetyNet:
-    """The crisis patterns with config.yml's settings (`classifier_agreement`, `topic_floor`)."""
+def crisis_net(**overrides: float) -> CrisisSafetyNet:
+    """The crisis patterns with config.yml's settings (`classifier_agreement`, `pattern_floor`,
+    `topic_floor`), any of them overridden."""
     config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())
     settings = next(c for c in config["pipeline"] if c["name"].endswith("CrisisSafetyNet"))
-    return CrisisSafetyNet.create({**CrisisSafetyNet.get_default_config(), **settings}, None, None, None)
+    return CrisisSafetyNet.create({**CrisisSafetyNet.get_default_config(), **settings, **overrides}, None, None, None)
+
+
+def pattern_floors(
+    probabilities: List[Tuple[float, List[float]]],
+    patterns: List[Optional[str]],
+    is_crisis: np.ndarray,
+    sure: float,
+    check: float,
+) -> Tuple[float, List[Dict[str, float]]]:
+    """For each candidate `pattern_floor` at these thresholds: crisis examples that lose the
+    check-in (against no floor) and ordinary examples still given it; and the highest candidate
+    that loses none."""
+    scores = np.asarray([combined_score(w, parts, sure) for w, parts in probabilities])
+    _, with_no_floor = tiers(scores, patterns, crisis_net(pattern_floor=0.0), sure, check)
+    rows, chosen = [], 0.0
+    for floor in PATTERN_FLOOR_CANDIDATES:
+        response, any_tier = tiers(scores, patterns, crisis_net(pattern_floor=floor), sure, check)
+        lost = int((with_no_floor & ~any_tier)[is_crisis].sum())
+        rows.append({"floor": floor, "lost": lost, "check_in": float((any_tier & ~response)[~is_crisis].mean())})
+        if lost == 0:
+            chosen = floor
+    return chosen, rows
 
 
 def main() -> int:
@@ -145,6 +172,9 @@ def main() -> int:
     configured = classifier_config()
     now = outcome_figures(
         probabilities, patterns, net, is_crisis, configured["sure_threshold"], configured["check_threshold"]
+    )
+    floor, floor_rows = pattern_floors(
+        probabilities, patterns, is_crisis, configured["sure_threshold"], configured["check_threshold"]
     )
     within_limits = figures["ordinary_check_in"] <= MAX_CHECK_IN
     previous = REPORT.read_text() if REPORT.exists() else ""
@@ -175,6 +205,12 @@ def main() -> int:
             )
         )
         + ("" if within_limits else f"\nThe check-in rate is above the {MAX_CHECK_IN:.0%} limit: improve the data.\n")
+        + "\n## Pattern floors\n\nA crisis pattern counts when the detector's score reaches `pattern_floor` "
+        "(CrisisSafetyNet). At config.yml's thresholds, for each candidate: crisis examples that would lose "
+        "the check-in they get with no floor, and other examples given the check-in. Chosen: the highest "
+        f"that loses none, **{floor}** (config.yml now: {net.pattern_floor}).\n\n"
+        "| pattern_floor | crisis examples losing the check-in | other examples given the check-in |\n|---|---|---|\n"
+        + "".join(f"| {row['floor']} | {row['lost']} | {row['check_in']:.2%} |\n" for row in floor_rows)
         + ("\n" + settings_section if settings_section else "")
     )
     print(REPORT.read_text())

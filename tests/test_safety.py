@@ -191,12 +191,12 @@ def test_a_personal_mention_triggers_even_inside_a_question(matcher):
     assert matcher.names_topic_only("suicide_words") and not matcher.names_topic_only("self_directed_harm")
 
 
-def net_result(matcher, text, detector_score=None):
+def net_result(matcher, text, detector_score=None, pattern_floor=0.0):
     """What the crisis patterns make of a message the detector scored (None: no detector ran)."""
     message = Message(data={"text": text, "intent": {"name": "faq", "confidence": 0.9}})
     if detector_score is not None:
         message.set(CRISIS_SCORE_KEY, detector_score)
-    CrisisSafetyNet(matcher, classifier_agreement=0.5, topic_floor=0.02).process([message])
+    CrisisSafetyNet(matcher, classifier_agreement=0.5, pattern_floor=pattern_floor, topic_floor=0.02).process([message])
     return message.get("intent")["name"], message.get("crisis")
 
 
@@ -210,6 +210,16 @@ def test_a_word_that_only_names_the_subject_needs_a_little_agreement_from_the_de
     assert net_result(matcher, text)[0] == "crisis"
     # a statement of danger needs no agreement at all
     assert net_result(matcher, "i want to kill myself", detector_score=0.01)[0] == "possible_crisis"
+
+
+def test_a_pattern_the_detector_all_but_rules_out_is_left_to_the_other_intents(matcher):
+    """A calm emergency question can match a pattern while the detector, reading the whole message,
+    gives it next to nothing: under the pattern floor the visitor gets their answer, not the check-in;
+    from the floor up the match still brings it, and without a detector the pattern alone decides."""
+    text = "i want to kill myself"
+    assert net_result(matcher, text, detector_score=0.001, pattern_floor=0.005)[0] == "faq"
+    assert net_result(matcher, text, detector_score=0.005, pattern_floor=0.005)[0] == "possible_crisis"
+    assert net_result(matcher, text, pattern_floor=0.005)[0] == "crisis"
 
 
 def test_a_phrase_list_match_the_detector_agrees_with_gets_the_crisis_response(matcher):

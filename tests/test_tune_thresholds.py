@@ -160,7 +160,8 @@ def test_the_tuner_chooses_for_each_language_on_its_own():
 def test_the_crisis_tuner_scores_the_phrase_list_as_serving_does():
     """The tuner's outcome for each message is what the detector's tiers and the crisis patterns give
     it when serving: a phrase-list match is the crisis response only when the detector agrees, else the
-    check-in, and a word that only names the subject counts only from the topic floor."""
+    check-in, a match counts only from the pattern floor, and a word that only names the subject only
+    from the topic floor."""
     import numpy as np
     from rasa.shared.nlu.training_data.message import Message
 
@@ -168,10 +169,11 @@ def test_the_crisis_tuner_scores_the_phrase_list_as_serving_does():
     from nlu_components.crisis_safety_net import CrisisMatcher, CrisisSafetyNet
     from scripts.tune_crisis import tiers
 
-    net = CrisisSafetyNet(CrisisMatcher.from_file(), classifier_agreement=0.5, topic_floor=0.02)
+    net = CrisisSafetyNet(CrisisMatcher.from_file(), classifier_agreement=0.5, pattern_floor=0.005, topic_floor=0.02)
     sure, check = 0.95, 0.25
     cases = [
         ("what are your hours", 0.97), ("i want to kill myself", 0.7), ("i want to kill myself", 0.1),
+        ("i want to kill myself", 0.001),
         ("what are your hours", 0.3), ("what are your hours", 0.1),
         ("my chart says past suicidal ideation, do i need a referral", 0.01),
         ("my chart says past suicidal ideation, do i need a referral", 0.05),
@@ -191,7 +193,7 @@ def test_the_crisis_tuner_scores_the_phrase_list_as_serving_does():
     response, any_tier = tiers(scores, [net.matcher.match(text) for text, _ in cases], net, sure, check)
     assert response.tolist() == [name == "crisis" for name in served]
     assert any_tier.tolist() == [name in ("crisis", "possible_crisis") for name in served]
-    assert served == ["crisis", "crisis", "possible_crisis", "possible_crisis", "faq", "faq", "possible_crisis"]
+    assert served == ["crisis", "crisis", "possible_crisis", "faq", "possible_crisis", "faq", "faq", "possible_crisis"]
 
 
 def test_development_observations_read_the_ranking_under_the_gates():
