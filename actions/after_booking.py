@@ -12,6 +12,8 @@ request and never the whole form again (issue "Asking for a person reaches a per
   RequestStore.add_note), confirming with the same reference code. The same note twice is stored once.
 - "Cancel" once a request was sent: the visitor is told the request is with the team and offered a
   cancellation note (action_add_cancellation_note); the request's status is staff's to change.
+- The same for a call-back request while it is the latest word (callback_submitted): a change or a
+  cancellation is a note on it, and asking to book starts a consultation request.
 - Asking to book again: the request already in is named, with a note or a new request for someone
   else offered (action_start_another_booking).
 
@@ -35,6 +37,8 @@ from clinic.storage import get_store
 
 logger = logging.getLogger(__name__)
 
+# The intents that open the note form with the change already said (data/rules/after_booking.yml).
+CHANGE_INTENTS = ("change_booking", "request_callback")
 # When a request was sent without its days and times being kept (an older conversation).
 TIMES_NOT_KEPT = {"en": "the ones you gave", "es": "los que usted indicó"}
 # The note staff read when a visitor asks in the chat to cancel a request (staff read English).
@@ -43,6 +47,10 @@ CANCEL_NOTE_LANGUAGE = {"es": " (The conversation is in Spanish.)"}
 
 
 def latest_reference(tracker: Tracker) -> Optional[str]:
+    """The reference code of the sent request a change or a cancellation concerns: the call-back
+    request while it is the latest word (callback_submitted), else the latest consultation request."""
+    if tracker.get_slot("callback_submitted") and tracker.get_slot("callback_reference"):
+        return tracker.get_slot("callback_reference")
     requests = sent_requests(tracker)
     return requests[-1]["reference"] if requests else None
 
@@ -67,6 +75,9 @@ class ActionRecallBooking(Action):
     ) -> List[EventType]:
         requests = sent_requests(tracker)
         callback = tracker.get_slot("callback_reference")  # a call-back request sent in this conversation
+        if callback and tracker.get_slot("callback_submitted"):  # sent after any consultation request
+            dispatcher.utter_message(response="utter_callback_recall", callback_reference=callback)
+            return []
         if not requests:
             if booking_in_progress(tracker):
                 dispatcher.utter_message(response="utter_booking_recall_in_progress")
@@ -117,9 +128,10 @@ class ValidateBookingNoteForm(ContactFormValidation):
     ) -> Dict[Text, Any]:
         """The change request that opened the form is the note when it already says what is new: asked
         "What would you like to change?" after "can I change the time to Friday mornings?", visitors
-        answered "ok thanks"."""
+        answered "ok thanks". Once a call-back request was sent, "could you call me Thursday instead?"
+        (read as asking for a call) opens the form too (data/rules/after_booking.yml)."""
         message = tracker.latest_message or {}
-        if tracker.get_slot("booking_note") or (message.get("intent") or {}).get("name") != "change_booking":
+        if tracker.get_slot("booking_note") or (message.get("intent") or {}).get("name") not in CHANGE_INTENTS:
             return {}
         text = message.get("text") or ""
         return {"booking_note": text} if says_what_is_new(text, visitor_language(tracker)) else {}
@@ -185,18 +197,19 @@ async def add_note(reference: str, kind: str, text: str, conversation_id: str) -
     try:
         result = await asyncio.to_thread(get_store().add_note, reference, kind, text, conversation_id)
     except LookupError:
-        logger.error("Could not add a %s note to consultation request %s: not in the database (yet)", kind, reference)
+        logger.error("Could not add a %s note to request %s: not in the database (yet)", kind, reference)
         return False
     except Exception as error:  # the visitor is told; the note's text is not logged
-        logger.error("Could not add a %s note to consultation request %s (%s)", kind, reference, type(error).__name__)
+        logger.error("Could not add a %s note to request %s (%s)", kind, reference, type(error).__name__)
         return False
     if not result.added:
-        logger.info("The same %s note was already on consultation request %s; nothing added", kind, reference)
+        logger.info("The same %s note was already on request %s; nothing added", kind, reference)
     return True
 
 
 class ActionStartAnotherBooking(Action):
-    """"New request for someone else": a fresh form; the sent request stays as it is."""
+    """"New request for someone else", or a consultation asked for after a call-back request: a fresh
+    form; the sent request stays as it is."""
 
     def name(self) -> Text:
         return "action_start_another_booking"
@@ -204,6 +217,9 @@ class ActionStartAnotherBooking(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        dispatcher.utter_message(response="utter_booking_another")
+        # a consultation asked for after a call-back request ("book", not "for someone else"): the
+        # form's intro says it all
+        if (tracker.latest_message.get("intent") or {}).get("name") != "book_consultation":
+            dispatcher.utter_message(response="utter_booking_another")
         # "cancel" and "change" now concern the new request, until it is sent or stopped.
         return cleared_booking_slots() + another_request_started()

@@ -229,17 +229,22 @@ def remembered_request(
         SlotSet("booking_reference", reference_code),
         SlotSet("booking_requests", requests),
         SlotSet("booking_submitted", True),
+        SlotSet("callback_submitted", None),
     ]
 
 
 def another_request_started() -> List[EventType]:
-    """For a flow that starts another request (a new booking for someone else, the call-back form):
-    until it ends, "cancel" and "change" concern it, not the sent consultation request, so that the
-    rules of data/rules/after_booking.yml (conditioned on booking_submitted) do not overrule its own."""
-    return [SlotSet("booking_submitted", None)]
+    """For a flow that starts another request (a new booking for someone else, a consultation after a
+    call-back request, the call-back form): until it ends, "cancel" and "change" concern it, not a sent
+    request, so that the rules of data/rules/after_booking.yml (conditioned on booking_submitted or
+    callback_submitted) do not overrule its own."""
+    return [SlotSet("booking_submitted", None), SlotSet("callback_submitted", None)]
 
 
 def earlier_request_in_view(tracker: Tracker) -> List[EventType]:
-    """When such a flow ends (sent, stopped or stuck): a consultation request sent earlier in the
-    conversation is the latest word again, so that asking to book again names it."""
-    return [SlotSet("booking_submitted", True)] if sent_requests(tracker) else []
+    """When such a flow ends (stopped or stuck): a request sent earlier in the conversation is the
+    latest word again, a consultation request first (asking to book again names it), else a
+    call-back request (a change or a cancellation becomes a note on it)."""
+    if sent_requests(tracker):
+        return [SlotSet("booking_submitted", True)]
+    return [SlotSet("callback_submitted", True)] if tracker.get_slot("callback_reference") else []

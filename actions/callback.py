@@ -185,11 +185,12 @@ async def submit(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Eve
         response=response, full_name=request.full_name, callback_reference=result.reference_code,
         callback_phone=request.phone,
     )
-    return (
-        cleared_callback_slots()
-        + [SlotSet("callback_reference", result.reference_code)]
-        + earlier_request_in_view(tracker)
-    )
+    # the call-back request is now the latest word: "change the time" or "cancel" concern it
+    return cleared_callback_slots() + [
+        SlotSet("callback_reference", result.reference_code),
+        SlotSet("callback_submitted", True),
+        SlotSet("booking_submitted", None),
+    ]
 
 
 class ActionCallbackSummary(Action):

@@ -584,14 +584,14 @@ class RequestStore:
     # ---- notes on a request already sent (the visitor's changes and cancellation asks)
 
     def add_note(self, reference_code: str, kind: str, text: str, conversation_id: str) -> "NoteResult":
-        """Adds a note from the visitor to the consultation request `reference_code`: what to change
-        (kind "change") or a request to cancel it (kind "cancel"), with the time it was added. The
+        """Adds a note from the visitor to the consultation or call-back request `reference_code`: what to
+        change (kind "change") or a request to cancel it (kind "cancel"), with the time it was added. The
         request itself, its status included, is left as it is: staff read the note and decide.
 
         The same note on the same request is stored once (added=False the second time): a repeated
         message or a retried action adds nothing. Writes any spooled requests first, so that a
         request sent while the database was down can take notes once it is back. Raises LookupError
-        when there is no such consultation request (yet), and SQLAlchemy's errors when the database
+        when there is no such request (yet), and SQLAlchemy's errors when the database
         cannot be used; nothing is spooled for a note."""
         if kind not in NOTE_KINDS:
             raise ValueError(f"Unknown note kind {kind!r}; expected one of {', '.join(NOTE_KINDS)}")
@@ -600,11 +600,8 @@ class RequestStore:
         self.replay_spool()
         key = note_key(reference_code, kind, text)
         with self._session() as session:
-            request_id = session.scalar(
-                select(ConsultationRequestRecord.id).where(ConsultationRequestRecord.reference_code == reference_code)
-            )
-            if request_id is None:
-                raise LookupError(f"No consultation request {reference_code}")
+            if all(self._find(session, kind.record_type, reference_code) is None for kind in KINDS.values()):
+                raise LookupError(f"No consultation or call-back request {reference_code}")
             if session.scalar(select(RequestNote.id).where(RequestNote.idempotency_key == key)) is not None:
                 return NoteResult(added=False)
             session.add(

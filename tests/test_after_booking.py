@@ -216,19 +216,23 @@ async def test_bad_input_in_the_change_is_asked_again_with_the_reason(make_track
 
 
 @pytest.mark.parametrize(
-    "typed, language",
+    "typed, language, intent, sent",
     [
-        ("can I change the time to Friday mornings?", "en"),
-        ("my new number is 509-555-0188", "en"),
-        ("¿se puede cambiar para el martes en la tarde?", "es"),
+        ("can I change the time to Friday mornings?", "en", "change_booking", "booking_submitted"),
+        ("my new number is 509-555-0188", "en", "change_booking", "booking_submitted"),
+        ("¿se puede cambiar para el martes en la tarde?", "es", "change_booking", "booking_submitted"),
+        # once a call-back request was sent, read as asking for a call
+        ("could you call me thursday after 3 instead", "en", "request_callback", "callback_submitted"),
     ],
 )
-async def test_a_change_that_says_what_is_new_is_the_note_without_asking(make_tracker, domain, typed, language):
+async def test_a_change_that_says_what_is_new_is_the_note_without_asking(
+    make_tracker, domain, typed, language, intent, sent
+):
     # As Rasa calls the validation when the form starts: the change request is the latest message.
     events, messages = await run(
         ValidateBookingNoteForm(), make_tracker, domain, text=typed,
-        parse_data={"intent": {"name": "change_booking", "confidence": 0.9}},
-        slots={"booking_submitted": True, "language": language}, active_loop="booking_note_form",
+        parse_data={"intent": {"name": intent, "confidence": 0.9}},
+        slots={sent: True, "language": language}, active_loop="booking_note_form",
     )
     assert SlotSet("booking_note", typed) in events and messages == []
 

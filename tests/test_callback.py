@@ -11,6 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine, text
 
 from actions import handoff
+from actions.after_booking import (
+    ActionAddBookingNote,
+    ActionAddCancellationNote,
+    ActionRecallBooking,
+    ActionStartAnotherBooking,
+)
 from actions.booking import ValidateBookingForm
 from actions.callback import (
     NEED_PHONE,
@@ -339,6 +345,41 @@ async def test_a_confirmed_call_back_is_stored_as_a_call_back_not_a_consultation
     assert updated.status == "called"
     with pytest.raises(ValueError):
         store.update_status(record.reference_code, "booked", kind="callback")
+
+
+async def test_a_change_or_a_cancellation_after_a_call_back_is_a_note_on_it(store, database_dir, make_tracker, domain):
+    """"Could you call me Thursday after 3 instead?" once the call-back request is sent: a note on that
+    request for staff (never the consultation form, never a second request), stored once; "cancel" a
+    cancellation note on it; and "did it go through?" gives its code, even after a consultation request."""
+    database_dir.mkdir()
+    events, _ = await run(ActionSubmitCallback(), make_tracker, domain, FILLED)
+    [record] = store.list_requests(kind="callback")
+    slots = {"callback_reference": record.reference_code, "callback_submitted": True, "booking_submitted": None}
+    assert all(SlotSet(name, value) in events for name, value in slots.items())
+    consultation_sent = {"booking_requests": [{"reference": "TC-EARLY2", "preferred_times": "any", "stored": True}]}
+    for _ in range(2):  # the same change again, or the action retried: one note
+        _, messages = await run(ActionAddBookingNote(), make_tracker, domain,
+                                {**consultation_sent, **slots, "booking_note": "Thursday after 3 instead"},
+                                intent="change_booking")
+        assert (messages[0]["response"], messages[0]["booking_reference"]) == (
+            "utter_booking_note_added", record.reference_code)
+    await run(ActionAddCancellationNote(), make_tracker, domain, slots)
+    assert [(n.kind, n.text) for n in store.notes(record.reference_code)] == [
+        ("change", "Thursday after 3 instead"), ("cancel", "The visitor asked in the chat to cancel this request.")]
+    assert store.list_requests(kind="callback")[0].status == "new" and store.list_requests() == []
+    _, messages = await run(ActionStartAnotherBooking(), make_tracker, domain, slots, intent="book_consultation")
+    assert messages == []  # "book a consultation" after a call-back: the form's intro, not "for someone else"
+    _, messages = await run(ActionRecallBooking(), make_tracker, domain, {**consultation_sent, **slots})
+    assert [(m["response"], m.get("callback_reference")) for m in messages] == [
+        ("utter_callback_recall", record.reference_code)]
+    for language, words in (("en", "call-back request"), ("es", "solicitud de llamada")):
+        tracker = DialogueStateTracker.from_events(
+            "visitor", [CoreSlotSet(name, value) for name, value in {**slots, "language": language}.items()],
+            slots=domain.slots,
+        )
+        for response in ("utter_ask_booking_note", "utter_offer_cancellation_note", "utter_booking_kept"):
+            shown = await FirstMatchResponseGenerator(domain=domain).generate(response, tracker, "rest")
+            assert f"{words} {record.reference_code}" in shown["text"]
 
 
 async def test_the_same_confirmation_twice_is_stored_once(store, database_dir, alerts, make_tracker, domain):
