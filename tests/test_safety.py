@@ -164,7 +164,9 @@ def test_normalise_drops_apostrophes_and_punctuation():
 
 @pytest.mark.parametrize(
     "text",
-    ["i want to kill myself", "I'm going to end it tonight", "my brother OD'd and won't wake up", "i'm suicidal"],
+    ["i want to kill myself", "I'm going to end it tonight", "my brother OD'd and won't wake up", "i'm suicidal",
+     # jumping, as the English patterns have it, in Mexican Spanish too
+     "me voy a aventar por la ventana", "voy a tirarme del puente", "ya estoy por lanzarme de la azotea"],
 )
 def test_net_catches_crisis_whatever_the_casing_or_punctuation(matcher, text):
     assert matcher.match(text)
@@ -176,6 +178,7 @@ def test_net_catches_crisis_whatever_the_casing_or_punctuation(matcher, text):
         "can ketamine help with suicidal depression",
         "is an overdose possible in the clinic",
         "what are the side effects",
+        "me avente de la bici ayer jaja, ya estoy bien",
         "",
         None,
         "🙂" * 500,
