@@ -24,7 +24,7 @@ from clinic.conversation_keys import conversation_for_key
 from clinic.faq_topics import FAQ_TOPICS
 from clinic.handoff_store import HandoffStore, HandoffTicket
 from clinic.rasa_api import RasaApi
-from clinic.storage import utc_now
+from clinic.storage import CallbackRequest, utc_now
 from console import create_app
 from console.accounts import save_user
 from console.exports import example_line, safe_cell
@@ -434,6 +434,24 @@ def test_request_status_and_notes(app, client, visits):
     assert "=left a voicemail &lt;b&gt;" in page(client, f"/requests/{code}")
     assert post(client, f"/requests/{code}/status", status="lost").status_code == 400
     assert post(client, f"/requests/{code}/status", status="booked", notes="n" * 4001).status_code == 400
+
+
+def test_a_change_the_visitor_added_to_a_call_back_request_is_shown_with_it(app, client):
+    """"Could you call me Thursday after 3 instead?" after a call-back request: staff see it on the
+    request, as text, and the list says a change was asked; the request itself is unchanged."""
+    store = app.extensions["console"].requests
+    sent = store.submit(CallbackRequest(
+        idempotency_key=f"console-note-{uuid.uuid4().hex}", conversation_id="console-callback-note", channel="rest",
+        language="en", full_name="Ana Ruiz", phone="+15095550111", email=None, preferred_times="weekday mornings",
+        preferred_times_parsed=[], topic=None, urgent=False,
+    ))
+    store.add_note(sent.reference_code, "change", "call me Thursday after 3 <b>instead</b>", "console-callback-note")
+    body = page(client, f"/requests/{sent.reference_code}")
+    assert "From the visitor since the request was sent" in body
+    assert "call me Thursday after 3 &lt;b&gt;instead&lt;/b&gt;" in body
+    row = next(line for line in page(client, "/requests?kind=callback").split("<tr") if sent.reference_code in line)
+    assert "change asked" in row
+    assert store.get(sent.reference_code, kind="callback").preferred_times == "weekday mornings"
 
 
 def read_csv(response) -> list:
