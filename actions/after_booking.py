@@ -77,6 +77,9 @@ class ActionRecallBooking(Action):
         callback = tracker.get_slot("callback_reference")  # a call-back request sent in this conversation
         if callback and tracker.get_slot("callback_submitted"):  # sent after any consultation request
             dispatcher.utter_message(response="utter_callback_recall", callback_reference=callback)
+            if requests:
+                others = ", ".join(item["reference"] for item in requests)
+                dispatcher.utter_message(response="utter_booking_recall_others", booking_references=others)
             return []
         if not requests:
             if booking_in_progress(tracker):

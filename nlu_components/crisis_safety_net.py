@@ -9,11 +9,10 @@ result, so staff can see why. The crisis classifier (crisis_classifier.py) carri
 generalization; these patterns are the floor under it. Why the classifier has a say: on phrasings
 written blind, most of the patterns' false alarms were professionals' referral questions, calm
 past history, idioms and dreams, which the classifier scores low (docs/crisis-thresholds.md).
-A pattern counts only when the classifier's score reaches `pattern_floor`, a small fraction of its
-own check-in threshold: on the training data's cross-validation no crisis example scores that low
-while matching a pattern, and the matches that do are calm past history, emergency questions and
-figures of speech (docs/crisis-thresholds.md, "Pattern floors"). A pattern that only names the
-subject ("suicidal", "overdose": the `topic` group) needs the higher `topic_floor`.
+A pattern counts only when the classifier's score reaches `pattern_floor`: the highest floor at
+which cross-validation on the training data takes the check-in from no crisis example (0 while any
+would be lost; docs/crisis-thresholds.md, "Pattern floors"). A pattern that only names the subject
+("suicidal", "overdose": the `topic` group) needs the higher `topic_floor`.
 """
 import re
 import unicodedata

@@ -33,6 +33,7 @@ from clinic.handoff_store import HandoffStore
 from clinic.notifier import SmtpNotifier
 from clinic.storage import CallbackRequest, RequestStore
 from rasa_server.nlg import FirstMatchResponseGenerator
+from tests.test_after_booking import render
 from tests.test_handoff import ALWAYS_OPEN
 from tests.test_notifier import mail_server_fixture  # noqa: F401 (the fixture mail_server)
 
@@ -350,7 +351,7 @@ async def test_a_confirmed_call_back_is_stored_as_a_call_back_not_a_consultation
 async def test_a_change_or_a_cancellation_after_a_call_back_is_a_note_on_it(store, database_dir, make_tracker, domain):
     """"Could you call me Thursday after 3 instead?" once the call-back request is sent: a note on that
     request for staff (never the consultation form, never a second request), stored once; "cancel" a
-    cancellation note on it; and "did it go through?" gives its code, even after a consultation request."""
+    cancellation note on it; and "did it go through?" gives its code, then the earlier consultation request's."""
     database_dir.mkdir()
     events, _ = await run(ActionSubmitCallback(), make_tracker, domain, FILLED)
     [record] = store.list_requests(kind="callback")
@@ -370,16 +371,12 @@ async def test_a_change_or_a_cancellation_after_a_call_back_is_a_note_on_it(stor
     _, messages = await run(ActionStartAnotherBooking(), make_tracker, domain, slots, intent="book_consultation")
     assert messages == []  # "book a consultation" after a call-back: the form's intro, not "for someone else"
     _, messages = await run(ActionRecallBooking(), make_tracker, domain, {**consultation_sent, **slots})
-    assert [(m["response"], m.get("callback_reference")) for m in messages] == [
-        ("utter_callback_recall", record.reference_code)]
+    assert [(m["response"], m.get("callback_reference"), m.get("booking_references")) for m in messages] == [
+        ("utter_callback_recall", record.reference_code, None), ("utter_booking_recall_others", None, "TC-EARLY2")]
     for language, words in (("en", "call-back request"), ("es", "solicitud de llamada")):
-        tracker = DialogueStateTracker.from_events(
-            "visitor", [CoreSlotSet(name, value) for name, value in {**slots, "language": language}.items()],
-            slots=domain.slots,
-        )
         for response in ("utter_ask_booking_note", "utter_offer_cancellation_note", "utter_booking_kept"):
-            shown = await FirstMatchResponseGenerator(domain=domain).generate(response, tracker, "rest")
-            assert f"{words} {record.reference_code}" in shown["text"]
+            shown = await render(domain, response, {**slots, "language": language})
+            assert f"{words} {record.reference_code}" in shown
 
 
 async def test_the_same_confirmation_twice_is_stored_once(store, database_dir, alerts, make_tracker, domain):
