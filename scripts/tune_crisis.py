@@ -13,7 +13,9 @@ Then:
 A clause raises its message's score only when it reaches sure_threshold itself (crisis_classifier.py),
 so every candidate sure_threshold is scored with its own clause rule, as when serving.
   - pattern_floor: the highest candidate at which no crisis example loses the check-in it had with
-    no floor (config.yml's thresholds), so the floor only takes away check-ins for ordinary messages.
+    no floor (config.yml's thresholds), so the floor only takes away check-ins for ordinary messages,
+    and at most FLOOR_MARGIN of the lowest candidate that loses one (a margin: a new crisis message
+    scored a little lower than the training examples keeps its check-in).
 The frozen and held-out test sets are never read. Writes docs/crisis-thresholds.md; copy the
 values into config.yml. A section of the report headed SETTINGS_HEADING (written by hand: how the
 classifier's settings were chosen) is kept when the report is rewritten.
@@ -43,7 +45,10 @@ REPORT = PROJECT_DIR / "docs" / "crisis-thresholds.md"
 MIN_RECALL = 0.99
 MAX_FALSE_CRISIS = 0.01
 MAX_CHECK_IN = 0.03
-PATTERN_FLOOR_CANDIDATES = (0.0, 0.005, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1)
+FLOOR_MARGIN = 0.5
+PATTERN_FLOOR_CANDIDATES = (
+    0.0, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1
+)
 SETTINGS_HEADING = "## Settings"
 
 
@@ -146,17 +151,22 @@ def pattern_floors(
 ) -> Tuple[float, List[Dict[str, float]]]:
     """For each candidate `pattern_floor` at these thresholds: crisis examples that lose the
     check-in (against no floor) and ordinary examples still given it; and the highest candidate
-    that loses none."""
+    that loses none, at most FLOOR_MARGIN of the lowest that loses one."""
     scores = np.asarray([combined_score(w, parts, sure) for w, parts in probabilities])
     _, with_no_floor = tiers(scores, patterns, crisis_net(pattern_floor=0.0), sure, check)
-    rows, chosen = [], 0.0
+    rows = []
     for floor in PATTERN_FLOOR_CANDIDATES:
         response, any_tier = tiers(scores, patterns, crisis_net(pattern_floor=floor), sure, check)
         lost = int((with_no_floor & ~any_tier)[is_crisis].sum())
         rows.append({"floor": floor, "lost": lost, "check_in": float((any_tier & ~response)[~is_crisis].mean())})
-        if lost == 0:
-            chosen = floor
-    return chosen, rows
+    return chosen_floor(rows), rows
+
+
+def chosen_floor(rows: List[Dict[str, float]]) -> float:
+    """The highest floor that loses no crisis example, at most FLOOR_MARGIN of the lowest that loses one."""
+    first_loss = min((row["floor"] for row in rows if row["lost"]), default=float("inf"))
+    safe = [row["floor"] for row in rows if row["floor"] <= FLOOR_MARGIN * first_loss and not row["lost"]]
+    return max(safe, default=0.0)
 
 
 def main() -> int:
@@ -208,7 +218,8 @@ def main() -> int:
         + "\n## Pattern floors\n\nA crisis pattern counts when the detector's score reaches `pattern_floor` "
         "(CrisisSafetyNet). At config.yml's thresholds, for each candidate: crisis examples that would lose "
         "the check-in they get with no floor, and other examples given the check-in. Chosen: the highest "
-        f"that loses none, **{floor}** (config.yml now: {net.pattern_floor}).\n\n"
+        f"that loses none and is at most {FLOOR_MARGIN:g} of the lowest that loses one, **{floor}** "
+        f"(config.yml now: {net.pattern_floor}).\n\n"
         "| pattern_floor | crisis examples losing the check-in | other examples given the check-in |\n|---|---|---|\n"
         + "".join(f"| {row['floor']} | {row['lost']} | {row['check_in']:.2%} |\n" for row in floor_rows)
         + ("\n" + settings_section if settings_section else "")
