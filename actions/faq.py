@@ -1,4 +1,8 @@
-"""Clarification when the assistant is not sure enough to answer: it never guesses.
+"""FAQ answers beyond the one Rasa's `utter_faq` gives: the second of two questions asked in one
+message, and the clarification when the assistant is not sure enough to answer (it never guesses).
+
+A message that asks two FAQ questions carries the entity `second_question` (the topic of the one
+`utter_faq` did not answer; nlu_components/faq_confidence_gate.py), and a rule answers it right after.
 
 The NLU pipeline turns a low-confidence message into `nlu_fallback` (FallbackClassifier for the
 intent, FaqConfidenceGate for the FAQ answer). This action then offers the likeliest FAQ topics
@@ -16,6 +20,7 @@ from actions.follow_up import topic_in_play
 from actions.language import visitor_language
 from clinic.faq_topics import FAQ_FOLLOW_UPS, FAQ_TOPICS
 
+SECOND_QUESTION_ENTITY = "second_question"
 MAX_SUGGESTIONS = 3
 # Topics the selector gives less than this are not worth offering as a button.
 MIN_SUGGESTION_CONFIDENCE = 0.05
@@ -114,4 +119,21 @@ class ActionClarify(Action):
             dispatcher.utter_message(response="utter_clarify", buttons=suggestions + [talk_to_person(language)])
         else:
             dispatcher.utter_message(response="utter_default")
+        return []
+
+
+class ActionAnswerSecondQuestion(Action):
+    def name(self) -> Text:
+        return "action_answer_second_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        topics = [
+            entity.get("value")
+            for entity in tracker.latest_message.get("entities") or []
+            if entity.get("entity") == SECOND_QUESTION_ENTITY
+        ]
+        if topics and topics[0] in FAQ_TOPICS:
+            dispatcher.utter_message(response=f"utter_faq/{topics[0]}")
         return []

@@ -13,6 +13,13 @@ message. Two things it cannot do, done here:
   of FallbackClassifier, which config.yml sets no stricter than the loosest language.
 
 All four per language are tuned on the development set (scripts/tune_thresholds.py, `make tune`).
+
+A third thing: **two questions in one message** ("is it addictive, and can I drive home after?").
+When the answer selector found two (`second_question` in its output: LinearResponseSelector's
+`two_questions`), the message gets its answer and the entity `second_question` names the other
+topic, which action_answer_second_question answers next (data/rules.yml). Being torn between those
+two answers is then no reason to ask which one was meant, so the answer settings are not applied;
+the intent settings still are.
 """
 from typing import Any, Dict, List, Optional, Text
 
@@ -21,13 +28,28 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+)
 from rasa.shared.nlu.training_data.message import Message
 
 from nlu_components.language_detector import LANGUAGE_KEY
+from nlu_components.linear_classifiers import SECOND_QUESTION_KEY
 
 RETRIEVAL_INTENT = "retrieval_intent"
 THRESHOLDS = "thresholds"
+# The entity naming the topic of a message's second question (domain.yml).
+SECOND_QUESTION_ENTITY = "second_question"
 DEFAULT_LANGUAGE = "en"
 SETTINGS = ("intent", "intent_margin", "answer", "answer_margin")
 
@@ -69,20 +91,38 @@ class FaqConfidenceGate(GraphComponent):
         language = (message.get(LANGUAGE_KEY) or {}).get("name")
         return self.thresholds.get(language) or self.thresholds[DEFAULT_LANGUAGE]
 
+    def selector(self, message: Message) -> Dict[Text, Any]:
+        return (message.get("response_selector") or {}).get(self.retrieval_intent) or {}
+
     def answer_confidences(self, message: Message) -> List[float]:
         """The chosen FAQ answer's confidence and the second-best answer's."""
-        selector = (message.get("response_selector") or {}).get(self.retrieval_intent) or {}
+        selector = self.selector(message)
         chosen = float((selector.get("response") or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         return [chosen, top_two(selector.get("ranking") or [])[1]]
 
-    def unsure_threshold(self, message: Message) -> Optional[float]:
+    def second_question(self, message: Message) -> Optional[Dict[Text, Any]]:
+        """The `second_question` entity when the answer selector found a second FAQ question."""
+        if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != self.retrieval_intent:
+            return None
+        second = self.selector(message).get(SECOND_QUESTION_KEY)
+        if not second:
+            return None
+        return {
+            ENTITY_ATTRIBUTE_TYPE: SECOND_QUESTION_ENTITY,
+            ENTITY_ATTRIBUTE_VALUE: str(second[INTENT_RESPONSE_KEY]).partition("/")[2],
+            ENTITY_ATTRIBUTE_START: second["start"],
+            ENTITY_ATTRIBUTE_END: second["end"],
+            EXTRACTOR: type(self).__name__,
+        }
+
+    def unsure_threshold(self, message: Message, check_answer: bool = True) -> Optional[float]:
         """The threshold the message falls below, or None if it is sure enough."""
         settings = self.settings(message)
         intent = message.get(INTENT) or {}
         first, second = top_two(message.get(INTENT_RANKING_KEY) or [intent])
         if first < settings["intent"] or first - second < settings["intent_margin"]:
             return settings["intent"]
-        if intent.get(INTENT_NAME_KEY) == self.retrieval_intent:
+        if check_answer and intent.get(INTENT_NAME_KEY) == self.retrieval_intent:
             chosen, runner_up = self.answer_confidences(message)
             if chosen < settings["answer"] or chosen - runner_up < settings["answer_margin"]:
                 return settings["answer"]
@@ -93,8 +133,11 @@ class FaqConfidenceGate(GraphComponent):
             intent = message.get(INTENT) or {}
             if not intent.get(INTENT_NAME_KEY) or intent.get(INTENT_NAME_KEY) == DEFAULT_NLU_FALLBACK_INTENT_NAME:
                 continue
-            threshold = self.unsure_threshold(message)
+            second_question = self.second_question(message)
+            threshold = self.unsure_threshold(message, check_answer=second_question is None)
             if threshold is None:
+                if second_question:
+                    message.set(ENTITIES, (message.get(ENTITIES) or []) + [second_question], add_to_output=True)
                 continue
             fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: threshold}
             message.data[INTENT] = fallback

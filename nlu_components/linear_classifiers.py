@@ -56,7 +56,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
+from nlu_components.question_clauses import CLAUSE_FEATURES, Question, asked_topics, question_clauses
+
 MODEL_FILE = "linear_classifier.skops"
+# In `response_selector.faq`, for a message that may ask two questions: each question's best answer,
+# and, when two were asked, the one `response` does not answer (FaqConfidenceGate makes it an entity).
+QUESTION_PARTS_KEY = "question_parts"
+SECOND_QUESTION_KEY = "second_question"
 CALIBRATION_FOLDS = 3
 
 
@@ -246,11 +252,14 @@ class LinearTextClassifier(GraphComponent):
         return {}
 
     # ---- shared
+    def dense_aliases(self) -> List[Text]:
+        aliases = self.config["dense_featurizer"]
+        return [aliases] if isinstance(aliases, str) else list(aliases)
+
     def sentence_embeddings(self, messages: List[Message]) -> np.ndarray:
         """Each message's sentence embedding; with several featurizers, their concatenation scaled
         so that it stays unit length (a cosine similarity is then the mean of the encoders')."""
-        aliases = self.config["dense_featurizer"]
-        aliases = [aliases] if isinstance(aliases, str) else list(aliases)
+        aliases = self.dense_aliases()
         rows = []
         for message in messages:
             parts = []
@@ -286,8 +295,13 @@ class LinearTextClassifier(GraphComponent):
         return result
 
     def features(self, model: Dict[Text, Any], messages: List[Message], leave_one_out: bool = False) -> Features:
-        texts = [message.get(TEXT) for message in messages]
-        embeddings = self.sentence_embeddings(messages)
+        return self.text_features(
+            model, [message.get(TEXT) for message in messages], self.sentence_embeddings(messages), leave_one_out
+        )
+
+    def text_features(
+        self, model: Dict[Text, Any], texts: List[Text], embeddings: np.ndarray, leave_one_out: bool = False
+    ) -> Features:
         dense = [embeddings]
         weight = float(self.config["knn_features"])
         if weight:
@@ -413,7 +427,9 @@ class LinearIntentClassifier(LinearTextClassifier):
 class LinearResponseSelector(LinearTextClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**LinearTextClassifier.get_default_config(), "retrieval_intent": "faq"}
+        # two_questions: the confidence from which a question of a message that asks two
+        # (question_clauses) counts as asked; both are then answered. None: one answer a message.
+        return {**LinearTextClassifier.get_default_config(), "retrieval_intent": "faq", "two_questions": None}
 
     def labelled_examples(self, training_data: TrainingData) -> List[Message]:
         retrieval_intent = self.config["retrieval_intent"]
@@ -429,13 +445,20 @@ class LinearResponseSelector(LinearTextClassifier):
 
     def write_prediction(self, message: Message, ranking: List[Dict[Text, Any]]) -> None:
         retrieval_intent = self.config["retrieval_intent"]
-        best = ranking[0]["label"]
+        confidences = {r["label"]: r[PREDICTED_CONFIDENCE_KEY] for r in ranking}
+        questions = question_clauses(message.get(TEXT))
+        parts = self.question_parts(message, questions)
+        threshold = self.config["two_questions"]
+        asked = [] if threshold is None else asked_topics(
+            [(part[INTENT_RESPONSE_KEY], part[PREDICTED_CONFIDENCE_KEY]) for part in parts], confidences, threshold
+        )
+        best = asked[0] if asked else ranking[0]["label"]
         selector = message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}
         selector[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = [retrieval_intent]
         selector[retrieval_intent] = {
             RESPONSE_SELECTOR_PREDICTION_KEY: {
                 RESPONSE_SELECTOR_RESPONSES_KEY: self.model["responses"].get(best, [{TEXT: best}]),
-                PREDICTED_CONFIDENCE_KEY: ranking[0][PREDICTED_CONFIDENCE_KEY],
+                PREDICTED_CONFIDENCE_KEY: confidences.get(best, 0.0),
                 INTENT_RESPONSE_KEY: best,
                 RESPONSE_SELECTOR_UTTER_ACTION_KEY: f"utter_{best}",
             },
@@ -444,4 +467,33 @@ class LinearResponseSelector(LinearTextClassifier):
                 for r in ranking
             ],
         }
+        if parts:
+            selector[retrieval_intent][QUESTION_PARTS_KEY] = parts
+        if asked:
+            question = next(
+                question
+                for question, part in zip(questions, parts, strict=True)
+                if part[INTENT_RESPONSE_KEY] == asked[1]
+            )
+            selector[retrieval_intent][SECOND_QUESTION_KEY] = {
+                INTENT_RESPONSE_KEY: asked[1], "start": question.start, "end": question.end
+            }
         message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selector, add_to_output=True)
+
+    def question_parts(self, message: Message, questions: List[Question]) -> List[Dict[Text, Any]]:
+        """For a message that may ask two questions (question_clauses), each question's best answer
+        and its confidence, in the order asked. Empty when the featurizers embedded no questions
+        (one question, or training)."""
+        by_alias = message.get(CLAUSE_FEATURES) or {}
+        aliases = self.dense_aliases()
+        if not questions or not all(alias in by_alias for alias in aliases):
+            return []
+        embeddings = np.hstack([by_alias[alias] for alias in aliases]) / np.sqrt(len(aliases))
+        classifier = self.model["classifier"]
+        texts = [question.text for question in questions]
+        probabilities = calibrated_probabilities(classifier, self.text_features(self.model, texts, embeddings))
+        labels = [str(label) for label in classifier.classes_]
+        return [
+            {INTENT_RESPONSE_KEY: labels[int(row.argmax())], PREDICTED_CONFIDENCE_KEY: float(row.max())}
+            for row in probabilities
+        ]

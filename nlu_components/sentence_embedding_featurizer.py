@@ -19,13 +19,15 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu_components.minilm_encoder import MiniLMEncoder
+from nlu_components.question_clauses import CLAUSE_FEATURES, question_clauses
 from nlu_components.use_encoder import MultilingualEncoder
 
 BATCH_SIZE = 32
 
 
 class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
-    """What both featurizers share: Rasa's featurizer plumbing; subclasses embed in `process`."""
+    """What both featurizers share: Rasa's featurizer plumbing, and the parts of a message that may
+    ask two questions; subclasses embed in `embed_messages` and `sentence_vectors`."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -49,8 +51,25 @@ class SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         pass
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
+        self.embed_messages(training_data.training_examples)
         return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        self.embed_messages(messages)
+        for message in messages:
+            questions = question_clauses(message.get(TEXT))
+            if questions:
+                features = message.get(CLAUSE_FEATURES) or {}
+                features[self._identifier] = self.sentence_vectors([question.text for question in questions])
+                message.set(CLAUSE_FEATURES, features)
+        return messages
+
+    def embed_messages(self, messages: List[Message]) -> None:
+        raise NotImplementedError
+
+    def sentence_vectors(self, texts: List[Text]) -> np.ndarray:
+        """(len(texts), dimensions): each text's sentence embedding, as the message's."""
+        raise NotImplementedError
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -67,7 +86,7 @@ class SentenceEmbeddingFeaturizer(SentenceFeaturizer):
             SentenceEmbeddingFeaturizer._encoder = MiniLMEncoder(config.get("model_dir"))
         self.encoder = SentenceEmbeddingFeaturizer._encoder
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def embed_messages(self, messages: List[Message]) -> None:
         with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
         # Similar lengths in one batch keep the padding small.
         with_text.sort(key=lambda m: len(m.get(TEXT)))
@@ -78,7 +97,10 @@ class SentenceEmbeddingFeaturizer(SentenceFeaturizer):
                 sequence = self.token_vectors(message, vectors, spans)
                 sentence = self.encoder.sentence_embedding(vectors)[np.newaxis, :]
                 self.add_features_to_message(sequence, sentence, TEXT, message)
-        return messages
+
+    def sentence_vectors(self, texts: List[Text]) -> np.ndarray:
+        piece_vectors, _ = self.encoder.encode(texts)
+        return np.asarray([self.encoder.sentence_embedding(vectors) for vectors in piece_vectors], dtype=np.float32)
 
     @staticmethod
     def token_vectors(message: Message, vectors: np.ndarray, spans: List[Optional[tuple]]) -> np.ndarray:
@@ -102,13 +124,15 @@ class MultilingualSentenceFeaturizer(SentenceFeaturizer):
         super().__init__(config, name)
         self.encoder = MultilingualEncoder()
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def embed_messages(self, messages: List[Message]) -> None:
         with_text = [m for m in messages if m.get(TEXT) and m.get(TOKENS_NAMES[TEXT])]
         if not with_text:
-            return messages
+            return
         embeddings = self.encoder.encode([m.get(TEXT) for m in with_text])
         for message, embedding in zip(with_text, embeddings, strict=True):
             tokens = len(message.get(TOKENS_NAMES[TEXT]))
             sequence = np.zeros((tokens, embedding.shape[0]), dtype=np.float32)
             self.add_features_to_message(sequence, embedding[np.newaxis, :], TEXT, message)
-        return messages
+
+    def sentence_vectors(self, texts: List[Text]) -> np.ndarray:
+        return self.encoder.encode(texts)
