@@ -6,6 +6,8 @@ from rasa.shared.nlu.training_data.message import Message
 from actions.faq import ActionAnswerSecondQuestion
 from nlu_components.faq_confidence_gate import FaqConfidenceGate
 from nlu_components.question_clauses import MAX_MESSAGE_CHARACTERS, asked_topics, question_clauses
+from tests.test_after_booking import render
+from tests.test_visitor_input_live import new_sender, say
 
 
 def texts(message):
@@ -135,3 +137,24 @@ async def test_no_answer_for_a_second_question_that_names_no_topic(make_tracker,
     tracker = make_tracker("how much and is it covered?", parse_data=second_question_parse(value))
     await ActionAnswerSecondQuestion().run(dispatcher, tracker, domain.as_dict())
     assert dispatcher.messages == []
+
+
+# ---- end to end: the running assistant (scripts/live_stack.py), with the clinic profile as shipped
+
+
+@pytest.mark.parametrize(
+    "message, language",
+    [
+        ("do I need a referral and is it covered by insurance?", "en"),
+        ("¿necesito una referencia de mi doctor? ¿y aceptan seguro?", "es"),
+    ],
+)
+async def test_a_visitor_who_asks_two_questions_reads_both_answers_in_their_language(
+    live_assistant, domain, message, language
+):
+    replies = [reply.get("text") for reply in say(live_assistant, new_sender("two-questions"), message)]
+    expected = [
+        await render(domain, f"utter_faq/{topic}", {"language": language}) for topic in ("referral", "insurance")
+    ]
+    assert expected[0] in replies and expected[1] in replies
+    assert replies.index(expected[0]) < replies.index(expected[1])
