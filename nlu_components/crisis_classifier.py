@@ -47,9 +47,13 @@ MIN_CLAUSE_WORDS = 3
 
 
 def clauses(text: str) -> List[str]:
-    parts = [part.strip() for part in CLAUSE_BREAK.split(text or "")]
-    parts = [part for part in parts if len(part.split()) >= MIN_CLAUSE_WORDS]
-    return parts if len(parts) > 1 else []
+    """The clauses of a message made of more than one, each of at least MIN_CLAUSE_WORDS words. A
+    short question before the crisis ("¿aceptan seguro? a veces pienso en quitarme la vida") is left
+    out, and the crisis is then scored as the clause it is."""
+    segments = [part.strip() for part in CLAUSE_BREAK.split(text or "") if part.strip()]
+    if len(segments) < 2:
+        return []
+    return [part for part in segments if len(part.split()) >= MIN_CLAUSE_WORDS]
 
 
 def combined_score(whole: float, clause_scores: List[float], sure_threshold: float) -> float:

@@ -370,6 +370,25 @@ def test_a_crisis_clause_inside_an_ordinary_question_gets_the_crisis_response():
     assert crisis_tier(score, sure_threshold=0.95, check_threshold=0.23) == "sure"
 
 
+@pytest.mark.parametrize(
+    "message, crisis_clause",
+    [
+        ("¿aceptan seguro? a veces pienso en quitarme la vida", "a veces pienso en quitarme la vida"),
+        ("cuanto cuesta, la verdad ya me quiero morir", "la verdad ya me quiero morir"),
+        ("price? i took all my pills", "i took all my pills"),
+    ],
+)
+def test_a_crisis_after_a_short_question_is_scored_as_the_clause_it_is(message, crisis_clause):
+    """A question of one or two words before the crisis used to leave no clause to score alone, and
+    the whole message, half insurance question, scored too low to be caught (a blind QA finding)."""
+    assert clauses(message) == [crisis_clause]
+
+
+def test_a_message_of_one_clause_is_not_scored_twice():
+    assert clauses("a veces pienso en quitarme la vida") == []
+    assert clauses("ok, thanks") == []
+
+
 def test_a_clause_that_only_looks_a_little_like_a_crisis_does_not_raise_its_message():
     """Only a sure clause counts: a half-likely clause would turn ordinary questions into check-ins."""
     score = combined_score(0.05, [0.40, 0.10], sure_threshold=0.95)
