@@ -172,6 +172,16 @@ def test_net_catches_crisis_whatever_the_casing_or_punctuation(matcher, text):
     assert matcher.match(text)
 
 
+@pytest.mark.parametrize("text", ["tomé muchas pastillas y me siento muy mal", "me tomé todas mis pastillas"])
+def test_an_overdose_told_in_spanish_with_or_without_me_is_a_medical_emergency(matcher, text):
+    assert matcher.match(text) == "es_overdose_now"
+    assert "es_overdose_now" in MEDICAL_EMERGENCY_PATTERNS
+
+
+def test_a_spanish_question_about_taking_the_infusion_is_no_overdose(matcher):
+    assert matcher.match("¿cuando tome la ketamina me va a doler?") is None
+
+
 @pytest.mark.parametrize(
     "text",
     [
