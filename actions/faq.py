@@ -1,8 +1,8 @@
 """FAQ answers beyond the one Rasa's `utter_faq` gives: the second of two questions asked in one
 message, and the clarification when the assistant is not sure enough to answer (it never guesses).
 
-A message that asks two FAQ questions carries the entity `second_question` (the topic of the one
-`utter_faq` did not answer; nlu_components/faq_confidence_gate.py), and a rule answers it right after.
+A message that asks two or three FAQ questions carries an entity `second_question` for each one
+`utter_faq` did not answer (nlu_components/faq_confidence_gate.py), and a rule answers them right after.
 
 The NLU pipeline turns a low-confidence message into `nlu_fallback` (FallbackClassifier for the
 intent, FaqConfidenceGate for the FAQ answer). This action then offers the likeliest FAQ topics
@@ -134,6 +134,6 @@ class ActionAnswerSecondQuestion(Action):
             for entity in tracker.latest_message.get("entities") or []
             if entity.get("entity") == SECOND_QUESTION_ENTITY
         ]
-        if topics and topics[0] in FAQ_TOPICS:
-            dispatcher.utter_message(response=f"utter_faq/{topics[0]}")
+        for topic in dict.fromkeys(topic for topic in topics if isinstance(topic, str) and topic in FAQ_TOPICS):
+            dispatcher.utter_message(response=f"utter_faq/{topic}")
         return []

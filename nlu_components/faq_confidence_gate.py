@@ -15,11 +15,11 @@ message. Two things it cannot do, done here:
 All four per language are tuned on the development set (scripts/tune_thresholds.py, `make tune`).
 
 A third thing: **two questions in one message** ("is it addictive, and can I drive home after?").
-When the answer selector found two (`second_question` in its output: LinearResponseSelector's
-`two_questions`), the message gets its answer and the entity `second_question` names the other
-topic, which action_answer_second_question answers next (data/rules.yml). Being torn between those
-two answers is then no reason to ask which one was meant, so the answer settings are not applied;
-the intent settings still are.
+When the answer selector found two or three (`more_questions` in its output: LinearResponseSelector's
+`two_questions`), the message gets the answer to the first, and an entity `second_question` names
+each other topic, which action_answer_second_question answers next (data/rules.yml). Being torn
+between those answers is then no reason to ask which one was meant, so the answer settings are not
+applied; the intent settings still are.
 """
 from typing import Any, Dict, List, Optional, Text
 
@@ -44,7 +44,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from nlu_components.language_detector import LANGUAGE_KEY
-from nlu_components.linear_classifiers import SECOND_QUESTION_KEY
+from nlu_components.linear_classifiers import MORE_QUESTIONS_KEY
 
 RETRIEVAL_INTENT = "retrieval_intent"
 THRESHOLDS = "thresholds"
@@ -100,20 +100,20 @@ class FaqConfidenceGate(GraphComponent):
         chosen = float((selector.get("response") or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         return [chosen, top_two(selector.get("ranking") or [])[1]]
 
-    def second_question(self, message: Message) -> Optional[Dict[Text, Any]]:
-        """The `second_question` entity when the answer selector found a second FAQ question."""
+    def more_questions(self, message: Message) -> List[Dict[Text, Any]]:
+        """A `second_question` entity for each other FAQ question the answer selector found."""
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != self.retrieval_intent:
-            return None
-        second = self.selector(message).get(SECOND_QUESTION_KEY)
-        if not second:
-            return None
-        return {
-            ENTITY_ATTRIBUTE_TYPE: SECOND_QUESTION_ENTITY,
-            ENTITY_ATTRIBUTE_VALUE: str(second[INTENT_RESPONSE_KEY]).partition("/")[2],
-            ENTITY_ATTRIBUTE_START: second["start"],
-            ENTITY_ATTRIBUTE_END: second["end"],
-            EXTRACTOR: type(self).__name__,
-        }
+            return []
+        return [
+            {
+                ENTITY_ATTRIBUTE_TYPE: SECOND_QUESTION_ENTITY,
+                ENTITY_ATTRIBUTE_VALUE: str(question[INTENT_RESPONSE_KEY]).partition("/")[2],
+                ENTITY_ATTRIBUTE_START: question["start"],
+                ENTITY_ATTRIBUTE_END: question["end"],
+                EXTRACTOR: type(self).__name__,
+            }
+            for question in self.selector(message).get(MORE_QUESTIONS_KEY) or []
+        ]
 
     def unsure_threshold(self, message: Message, check_answer: bool = True) -> Optional[float]:
         """The threshold the message falls below, or None if it is sure enough."""
@@ -133,11 +133,11 @@ class FaqConfidenceGate(GraphComponent):
             intent = message.get(INTENT) or {}
             if not intent.get(INTENT_NAME_KEY) or intent.get(INTENT_NAME_KEY) == DEFAULT_NLU_FALLBACK_INTENT_NAME:
                 continue
-            second_question = self.second_question(message)
-            threshold = self.unsure_threshold(message, check_answer=second_question is None)
+            more_questions = self.more_questions(message)
+            threshold = self.unsure_threshold(message, check_answer=not more_questions)
             if threshold is None:
-                if second_question:
-                    message.set(ENTITIES, (message.get(ENTITIES) or []) + [second_question], add_to_output=True)
+                if more_questions:
+                    message.set(ENTITIES, (message.get(ENTITIES) or []) + more_questions, add_to_output=True)
                 continue
             fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: threshold}
             message.data[INTENT] = fallback

@@ -60,9 +60,10 @@ from nlu_components.question_clauses import CLAUSE_FEATURES, Question, asked_top
 
 MODEL_FILE = "linear_classifier.skops"
 # In `response_selector.faq`, for a message that may ask two questions: each question's best answer,
-# and, when two were asked, the one `response` does not answer (FaqConfidenceGate makes it an entity).
+# and, when two or three were asked, the ones `response` does not answer, in the order asked
+# (FaqConfidenceGate makes each an entity `second_question`).
 QUESTION_PARTS_KEY = "question_parts"
-SECOND_QUESTION_KEY = "second_question"
+MORE_QUESTIONS_KEY = "more_questions"
 CALIBRATION_FOLDS = 3
 
 
@@ -427,8 +428,8 @@ class LinearIntentClassifier(LinearTextClassifier):
 class LinearResponseSelector(LinearTextClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        # two_questions: the confidence from which a question of a message that asks two
-        # (question_clauses) counts as asked; both are then answered. None: one answer a message.
+        # two_questions: the confidence from which a question of a message that asks two or three
+        # (question_clauses) counts as asked; each is then answered. None: one answer a message.
         return {**LinearTextClassifier.get_default_config(), "retrieval_intent": "faq", "two_questions": None}
 
     def labelled_examples(self, training_data: TrainingData) -> List[Message]:
@@ -450,7 +451,7 @@ class LinearResponseSelector(LinearTextClassifier):
         parts = self.question_parts(message, questions)
         threshold = self.config["two_questions"]
         asked = [] if threshold is None else asked_topics(
-            [(part[INTENT_RESPONSE_KEY], part[PREDICTED_CONFIDENCE_KEY]) for part in parts], confidences, threshold
+            [(part[INTENT_RESPONSE_KEY], part[PREDICTED_CONFIDENCE_KEY]) for part in parts], threshold
         )
         best = asked[0] if asked else ranking[0]["label"]
         selector = message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}
@@ -470,14 +471,13 @@ class LinearResponseSelector(LinearTextClassifier):
         if parts:
             selector[retrieval_intent][QUESTION_PARTS_KEY] = parts
         if asked:
-            question = next(
-                question
-                for question, part in zip(questions, parts, strict=True)
-                if part[INTENT_RESPONSE_KEY] == asked[1]
-            )
-            selector[retrieval_intent][SECOND_QUESTION_KEY] = {
-                INTENT_RESPONSE_KEY: asked[1], "start": question.start, "end": question.end
-            }
+            asked_where = {}
+            for question, part in zip(questions, parts, strict=True):
+                asked_where.setdefault(part[INTENT_RESPONSE_KEY], question)
+            selector[retrieval_intent][MORE_QUESTIONS_KEY] = [
+                {INTENT_RESPONSE_KEY: topic, "start": asked_where[topic].start, "end": asked_where[topic].end}
+                for topic in asked[1:]
+            ]
         message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selector, add_to_output=True)
 
     def question_parts(self, message: Message, questions: List[Question]) -> List[Dict[Text, Any]]:

@@ -56,7 +56,7 @@ def reparsed(parse: Dict[str, Any], two_questions: Optional[float]) -> Dict[str,
     from rasa.shared.nlu.training_data.message import Message
 
     from nlu_components.faq_confidence_gate import SECOND_QUESTION_ENTITY, FaqConfidenceGate
-    from nlu_components.linear_classifiers import QUESTION_PARTS_KEY, SECOND_QUESTION_KEY
+    from nlu_components.linear_classifiers import MORE_QUESTIONS_KEY, QUESTION_PARTS_KEY
     from nlu_components.question_clauses import asked_topics
 
     if (parse.get("intent") or {}).get("name") in (CRISIS, CHECK_IN):
@@ -64,12 +64,10 @@ def reparsed(parse: Dict[str, Any], two_questions: Optional[float]) -> Dict[str,
     selector = copy.deepcopy((parse.get("response_selector") or {}).get("faq") or {})
     confidences = {item["intent_response_key"]: item["confidence"] for item in selector.get("ranking") or []}
     parts = [(part["intent_response_key"], part["confidence"]) for part in selector.get(QUESTION_PARTS_KEY) or []]
-    asked = [] if two_questions is None else asked_topics(parts, confidences, two_questions)
+    asked = [] if two_questions is None else asked_topics(parts, two_questions)
     best = asked[0] if asked else next(iter(confidences), None)
     selector["response"] = {"intent_response_key": best, "confidence": confidences.get(best, 0.0)}
-    selector.pop(SECOND_QUESTION_KEY, None)
-    if asked:
-        selector[SECOND_QUESTION_KEY] = {"intent_response_key": asked[1], "start": 0, "end": 0}
+    selector[MORE_QUESTIONS_KEY] = [{"intent_response_key": topic, "start": 0, "end": 0} for topic in asked[1:]]
     ranking = [item for item in parse.get("intent_ranking") or [] if item.get("name") != FALLBACK]
     message = Message(
         data={
@@ -106,7 +104,9 @@ def outcome(asked: List[str], answered: Optional[List[str]]) -> str:
         return "right answer" if len(answered) == 1 else "right answer and an extra one"
     if len(answered) == 1:
         return "one answered"
-    return "both answered" if answered[1] in asked else "one answered and a wrong one"
+    if not set(answered) <= set(asked):
+        return "one answered and a wrong one"
+    return "both answered" if set(answered) == set(asked) else "one answered"
 
 
 def report(items: List[Dict[str, Any]], parses: List[Dict[str, Any]], two_questions: Optional[float]) -> str:

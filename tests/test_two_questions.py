@@ -22,6 +22,7 @@ def texts(message):
         ("¿Qué tan rápido funciona? ¿Y cuánto tiempo dura?", ["Qué tan rápido funciona", "cuánto tiempo dura"]),
         ("¿se puede en spray nasal? y cuanto cuesta", ["se puede en spray nasal", "cuanto cuesta"]),
         ("hi! so how long is a visit, also where are you", ["so how long is a visit", "where are you"]),
+        ("wat r the side efects n is it adictive", ["wat r the side efects", "is it adictive"]),
     ],
 )
 def test_each_question_of_a_message_is_found_where_it_is(message, questions):
@@ -56,16 +57,16 @@ def test_a_story_told_around_the_questions_does_not_count():
 
 
 def test_two_topics_count_when_each_question_names_its_own_clearly():
-    ranking = {"faq/insurance": 0.5, "faq/cost": 0.45}
-    # the topic the whole message ranks higher is answered first
-    assert asked_topics([("faq/cost", 0.8), ("faq/insurance", 0.7)], ranking, 0.5) == ["faq/insurance", "faq/cost"]
+    # answered in the order asked
+    assert asked_topics([("faq/cost", 0.8), ("faq/insurance", 0.7)], 0.5) == ["faq/cost", "faq/insurance"]
     # one of them unsure: one answer, as before
-    assert asked_topics([("faq/cost", 0.8), ("faq/insurance", 0.4)], ranking, 0.5) == []
+    assert asked_topics([("faq/cost", 0.8), ("faq/insurance", 0.4)], 0.5) == []
     # the same topic twice is one question asked twice
-    assert asked_topics([("faq/cost", 0.8), ("faq/cost", 0.9)], ranking, 0.5) == []
-    # three topics: not a pair to answer one after the other
-    three = [("faq/cost", 0.8), ("faq/insurance", 0.9), ("faq/side_effects", 0.9)]
-    assert asked_topics(three, ranking, 0.5) == []
+    assert asked_topics([("faq/cost", 0.8), ("faq/cost", 0.9)], 0.5) == []
+    # three questions get three answers; four are a list to go through with a person
+    three = [("faq/cost", 0.8), ("faq/insurance", 0.9), ("faq/clinic_location", 0.9)]
+    assert asked_topics(three, 0.5) == ["faq/cost", "faq/insurance", "faq/clinic_location"]
+    assert asked_topics(three + [("faq/side_effects", 0.9)], 0.5) == []
 
 
 def two_question_message(intent="faq", second=True):
@@ -77,7 +78,7 @@ def two_question_message(intent="faq", second=True):
         ],
     }
     if second:
-        selector["second_question"] = {"intent_response_key": "faq/cost", "start": 0, "end": 21}
+        selector["more_questions"] = [{"intent_response_key": "faq/cost", "start": 0, "end": 21}]
     return Message(
         data={
             "text": "how much does it cost and does insurance cover it?",
@@ -132,7 +133,15 @@ async def test_the_second_question_gets_its_own_answer(make_tracker, dispatcher,
     assert [m["response"] for m in dispatcher.messages] == ["utter_faq/cost"]
 
 
-@pytest.mark.parametrize("value", ["not_a_topic", "../cost", "", None, "cost\x00", "x" * 10_000])
+async def test_each_further_question_gets_its_answer_once_in_the_order_asked(make_tracker, dispatcher, domain):
+    parse = second_question_parse("insurance")
+    parse["entities"] += [dict(parse["entities"][0], value="clinic_location"), dict(parse["entities"][0])]
+    tracker = make_tracker("how much is it, do you take insurance, and where are you?", parse_data=parse)
+    await ActionAnswerSecondQuestion().run(dispatcher, tracker, domain.as_dict())
+    assert [m["response"] for m in dispatcher.messages] == ["utter_faq/insurance", "utter_faq/clinic_location"]
+
+
+@pytest.mark.parametrize("value", ["not_a_topic", "../cost", "", None, "cost\x00", "x" * 10_000, ["cost"]])
 async def test_no_answer_for_a_second_question_that_names_no_topic(make_tracker, dispatcher, domain, value):
     tracker = make_tracker("how much and is it covered?", parse_data=second_question_parse(value))
     await ActionAnswerSecondQuestion().run(dispatcher, tracker, domain.as_dict())
