@@ -17,6 +17,9 @@ language is unset the replies are English anyway, with "Español" offered and th
 both languages. No phrase ever switches a conversation ("gracias" at the end of an English one, or
 "thanks" in a Spanish one, keeps its language).
 
+A first message written with one language's grammar words and the other's nouns (Spanglish: "el
+treatment es safe para mi anxiety?") is in the language of its grammar, whatever Lingua reads.
+
 A crisis message that leans towards the other language (a Spanish conversation, "i dont want to live
 anymore") leaves the language unset, so that the crisis response comes in both languages, as the
 contract asks when the language is unclear; the next clear message decides again.
@@ -74,6 +77,14 @@ FUNCTION_WORDS = {
         " with and or but if on at please there".split()
     ),
 }
+# A first message written with one language's grammar and the other's nouns ("el treatment es safe
+# para mi anxiety?", "cuanto cuesta el treatment y aceptan insurance"): Lingua reads the English nouns
+# (0.99 and 0.62 English), the visitor reads Spanish. With at least this many of one language's grammar
+# words and none of the other's, that language decides. Measured on the training examples (9,365
+# English files, 6,144 Spanish): English set right 9,173 -> 9,208 (the English files' Spanish
+# examples: "hay alguien que hable español?"), Spanish 5,941 -> 6,031, none newly wrong; one grammar
+# word would also read "y r u so slow" as Spanish.
+GRAMMAR_WORDS_TO_DECIDE = 2
 # Answers to these questions (a name, a phone number or e-mail) say nothing about the language.
 LANGUAGE_NEUTRAL_ANSWERS = ("full_name", "contact")
 
@@ -97,6 +108,10 @@ def language_after(
 ) -> Optional[str]:
     """The conversation's language after the message `text` whose detection is `detected`, sent from
     a page in `page` (None: not from a web page, or its language unknown)."""
+    if current is None:
+        grammar = written_with_grammar_of(text)
+        if grammar:
+            return grammar
     if current is None and page in DECIDED_BY_THE_PAGE:
         if len((text or "").split()) < 2 and not (detected or {}).get("phrase"):
             detected = None  # "ok", "book": one word is no clear sign against the page
@@ -118,6 +133,16 @@ def _language_after(current: Optional[str], detected: Optional[Dict[str, Any]]) 
     if detected["name"] != current and confidence >= SWITCH:
         return detected["name"]
     return current
+
+
+def written_with_grammar_of(text: Optional[str]) -> Optional[str]:
+    """The language whose grammar words a message is written with: at least GRAMMAR_WORDS_TO_DECIDE
+    of them and none of the other language's; None when that does not settle it."""
+    words = set(plain_words(text).split())
+    for language, other in (("es", "en"), ("en", "es")):
+        if len(words & FUNCTION_WORDS[language]) >= GRAMMAR_WORDS_TO_DECIDE and not words & FUNCTION_WORDS[other]:
+            return language
+    return None
 
 
 def reads_as(text: Optional[str], language: str, rather_than: str) -> bool:

@@ -65,6 +65,24 @@ def test_english_words_in_a_spanish_message_do_not_switch_to_english(text, confi
     assert language_after("es", {"name": "en", "confidence": confidence}, text) == "es"
 
 
+@pytest.mark.parametrize(
+    "text, detected",
+    [("el treatment es safe para mi anxiety?", {"name": "en", "confidence": 0.99}),
+     ("cuanto cuesta el treatment y aceptan insurance?", {"name": "en", "confidence": 0.62}),
+     ("quiero hacer un appointment para la consulta", {"name": "en", "confidence": 0.55})],
+)
+def test_a_first_message_in_spanish_grammar_with_english_nouns_is_answered_in_spanish(text, detected):
+    assert language_after(None, detected, text) == "es"
+    assert language_after(None, detected, text, page="en") == "es"
+
+
+def test_a_mixed_or_texting_message_is_left_to_the_detector():
+    # grammar words of both languages: Lingua decides
+    assert language_after(None, {"name": "en", "confidence": 0.86}, "my mom tiene anxiety, can she come?") == "en"
+    # one Spanish-looking word ("y" for "why") is not enough
+    assert language_after(None, {"name": "en", "confidence": 0.8}, "y r u so slow") == "en"
+
+
 def test_a_clear_message_in_the_other_language_switches():
     assert language_after("en", {"name": "es", "confidence": 0.97}, "necesito una cita para el lunes") == "es"
     assert language_after("es", {"name": "en", "confidence": 0.94}, "do you take apple health?") == "en"
