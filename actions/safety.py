@@ -2,9 +2,10 @@
 
 The NLU decides the tier (nlu_components/crisis_classifier.py): `crisis` gets the crisis response
 at once; `possible_crisis` gets one short, direct question (are you thinking about ending your life
-or hurting yourself right now?) with 988 and 911 in it. "Yes" leads to the crisis response; "no"
-carries on with what the visitor had asked, as if the check-in had not been needed. Every crisis
-response and every "yes" alerts the staff on duty (clinic/notifier.py), without the visitor's words.
+or hurting yourself right now?) with 988 and 911 in it. "Yes" (or "maybe", "no sé") leads to the
+crisis response; "no" carries on with what the visitor had asked, as if the check-in had not been
+needed. Every crisis response and every "yes" alerts the staff on duty (clinic/notifier.py), without
+the visitor's words.
 """
 import asyncio
 import logging
@@ -23,8 +24,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.language import visitor_language
 from clinic import settings
+from clinic.check_in import check_in_answer
 from clinic.notifier import notifier_from_env
-from clinic.words import plain_words
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +113,9 @@ class ActionCrisisCheckIn(Action):
 
 
 class ActionCheckInAnswer(Action):
-    """Yes: the crisis response. No: what the visitor asked is answered, with the form restored.
-    Anything else ("not sure", "no sé", a question): the lines again, kindly, and staff alerted."""
+    """Yes, or not sure ("maybe", "no sé"): the crisis response. No: what the visitor asked is answered,
+    with the form restored. Anything else (a question, a story): the lines again, kindly. Staff are
+    alerted unless the answer was no."""
 
     def name(self) -> Text:
         return "action_check_in_answer"
@@ -121,14 +123,17 @@ class ActionCheckInAnswer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        answer = check_in_answer(tracker.latest_message)
-        if answer == "yes":
+        message = tracker.latest_message
+        answer = check_in_answer(message.get("text"), (message.get("intent") or {}).get("name"))
+        if answer in ("yes", "unsure"):
+            # "maybe" and "no sé" count as a yes, as clinicians count them (clinic/check_in.py)
             dispatcher.utter_message(response=crisis_response_for(crisis_message(tracker)))
-            logger.warning("Visitor answered yes to the crisis check-in in conversation %s.", tracker.sender_id)
-            await asyncio.to_thread(alert_staff, tracker, "check-in answered yes")
+            said = "yes" if answer == "yes" else "not sure"
+            logger.warning("Visitor answered %s to the crisis check-in in conversation %s.", said, tracker.sender_id)
+            await asyncio.to_thread(alert_staff, tracker, f"check-in answered {said}")
             return [SlotSet("crisis_flagged", True)]
-        if answer == "unsure":
-            # "not sure", "no sé", "idk", or something else: not a no. The lines again, no decision asked.
+        if answer == "other":
+            # a question or a story: not a no. The lines again, no decision asked.
             dispatcher.utter_message(response="utter_crisis_still_here")
             logger.warning("Visitor answered the crisis check-in with neither yes nor no in conversation %s.",
                            tracker.sender_id)
@@ -142,27 +147,6 @@ class ActionCheckInAnswer(Action):
             # to guess; an open door instead.
             dispatcher.utter_message(response="utter_crisis_check_in_no_question")
         return replayed
-
-
-# Answers to the check-in the NLU may read otherwise: partly yes ("sometimes": the crisis response),
-# and unsure ("not sure", "no sé", read as a no: the lines again, no decision asked).
-PARTLY_YES = frozenset({"sometimes", "a little", "kind of", "kinda", "sort of", "i guess", "a veces", "un poco",
-                        "mas o menos"})
-UNSURE = frozenset({"not sure", "im not sure", "i am not sure", "i dont know", "i do not know", "dont know", "idk",
-                    "dunno", "maybe", "no se", "no lo se", "no estoy seguro", "no estoy segura", "tal vez", "quizas",
-                    "quiza", "a lo mejor", "puede ser"})
-
-
-def check_in_answer(message: Dict[str, Any]) -> str:
-    """"yes", "no" or "unsure": a yes or a partly yes; a clear no; anything else (data/rules.yml
-    brings a yes, a no, or what the NLU found unclear or out of scope here)."""
-    words = plain_words(message.get("text"))
-    intent = (message.get("intent") or {}).get("name")
-    if intent == "affirm" or words in PARTLY_YES:
-        return "yes"
-    if intent == "deny" and words not in UNSURE:
-        return "no"
-    return "unsure"
 
 
 def answer_as_if_no_check_in(original: Dict[str, Any], language: Optional[str]) -> List[EventType]:

@@ -11,4 +11,5 @@ faq_topics          the FAQ topic catalogue (faq_topics.yml)
 contact             email addresses: found in text and checked
 conversation_keys   opaque keys naming conversations in the console and in staff alerts
 words               short answers compared as plain words (button labels typed, answers to the check-in)
+check_in            how a visitor answered the crisis check-in (yes, not sure, no), for the assistant and the console
 """

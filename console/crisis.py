@@ -33,7 +33,7 @@ def unreviewed(
 
 
 def attention(history: CrisisHistory, review: Optional[CrisisReview]) -> str:
-    """"crisis" (a crisis response or a check-in answered yes, not yet reviewed), "check_in" (a
+    """"crisis" (a crisis response or a check-in answered yes or not sure, not yet reviewed), "check_in" (a
     check-in not yet reviewed), or "" (nothing to review)."""
     pending = unreviewed(history, review)
     if any(episode.urgent for episode in pending):
@@ -65,6 +65,8 @@ def why(episode: CrisisEpisode, technical: bool = True) -> str:
 def answer(episode: CrisisEpisode) -> str:
     if episode.answer == "yes":
         return "yes (the crisis response was given)"
+    if episode.answer == "unsure":
+        return "not sure, counted as a yes (the crisis response was given)"
     if episode.answer == "no":
         return "no (the assistant carried on with what the visitor had asked)"
     if episode.answer_id is not None:
@@ -94,7 +96,9 @@ def headline(episode: CrisisEpisode) -> str:
         return "Crisis response given" if episode.handled else "Crisis message"
     if not episode.handled:
         return "Possible crisis, no check-in asked"
-    return {"yes": "Check-in answered yes", "no": "Check-in answered no"}.get(episode.answer, "Check-in not answered")
+    return {"yes": "Check-in answered yes", "unsure": "Check-in answered not sure", "no": "Check-in answered no"}.get(
+        episode.answer, "Check-in not answered"
+    )
 
 
 def ago(moment: datetime, now: Optional[datetime] = None) -> str:

@@ -6,11 +6,12 @@ For slot events Rasa puts the slot's name in action_name.
 
 Crisis detection has two tiers (actions/safety.py): a `crisis` message gets the crisis response
 (action_crisis_response); a `possible_crisis` message gets a check-in question
-(action_crisis_check_in), and the visitor's answer runs action_check_in_answer: "yes" (intent
-affirm) gives the crisis response, "no" takes the check-in back (two `rewind` events) and replays the
-original message with its ordinary intent (parse_data "crisis_check_in": "no"). The flagged message's
-parse_data says why: `crisis`: {"tier": "sure" | "check", "score", "reason"}. `crisis_history` reads
-this from a conversation's events, the columns to find them and `event_data` for what they say.
+(action_crisis_check_in), and the visitor's answer runs action_check_in_answer: "yes" or "not sure"
+(read by clinic/check_in.py) gives the crisis response, "no" takes the check-in back (two `rewind`
+events) and replays the original message with its ordinary intent (parse_data "crisis_check_in":
+"no"). The flagged message's parse_data says why: `crisis`: {"tier": "sure" | "check", "score",
+"reason"}. `crisis_history` reads this from a conversation's events, the columns to find them and
+`event_data` for what they say.
 """
 import json
 import re
@@ -36,6 +37,7 @@ from sqlalchemy import (
     select,
 )
 
+from clinic.check_in import check_in_answer
 from clinic.storage import create_engine_for
 
 EVENTS = Table(
@@ -81,7 +83,8 @@ CRISIS_RESPONSE, CHECK_IN, CHECK_IN_ANSWER = (
     "action_crisis_response", "action_crisis_check_in", "action_check_in_answer"
 )
 CRISIS_FLAG = "crisis_flagged"  # the slot set with the crisis response
-YES_INTENT = "affirm"
+# Answers to the check-in that got the crisis response (clinic/check_in.py).
+URGENT_ANSWERS = ("yes", "unsure")
 # An event of a conversation that may hold a crisis or a check-in (read further by crisis_history).
 # Not the crisis_flagged slot: every session starts by setting it (false, or true carried over), and
 # it is only ever set true after a crisis message (the crisis response, the action server's
@@ -171,13 +174,13 @@ class CrisisEpisode:
     message_id: Optional[int]  # the visitor message that raised it
     detection: Optional[Detection] = None
     handled: bool = False  # the crisis response was given / the check-in question was asked
-    answer: Optional[str] = None  # check-ins: "yes", "no", or None (not answered with yes or no)
+    answer: Optional[str] = None  # check-ins: "yes", "unsure", "no" (clinic/check_in.py), or None (not answered so)
     answer_id: Optional[int] = None  # the visitor's answer (or what the visitor wrote instead)
 
     @property
     def urgent(self) -> bool:
-        """A crisis, or a check-in answered yes: what the live queue puts at the top."""
-        return self.kind == "crisis" or self.answer == "yes"
+        """A crisis, or a check-in answered yes or not sure: what the live queue puts at the top."""
+        return self.kind == "crisis" or self.answer in URGENT_ANSWERS
 
 
 @dataclass(frozen=True)
@@ -394,8 +397,9 @@ def crisis_history(rows) -> CrisisHistory:
         elif row.type_name == "action" and row.action_name != "action_listen":
             if check_in is not None and answer is not None:  # what the assistant did with the answer
                 if row.action_name == CHECK_IN_ANSWER and answer is last_visitor:
-                    check_in.answer = "yes" if answer.intent == YES_INTENT else "no"
-                    if check_in.answer == "yes":
+                    said = check_in_answer(answer.text, answer.intent)  # as the assistant read it
+                    check_in.answer = None if said == "other" else said
+                    if check_in.answer in URGENT_ANSWERS:
                         check_in.time = timestamp
                 check_in.answer_id, check_in, answer = answer.id, None, None
             if row.action_name == CRISIS_RESPONSE:
@@ -407,7 +411,9 @@ def crisis_history(rows) -> CrisisHistory:
         elif row.type_name == "slot" and row.action_name == CRISIS_FLAG and flagged_at is None:
             if (event_data(row.data) or {}).get("value") is True:
                 flagged_at = timestamp
-    if flagged_at is not None and not any(episode.kind == "crisis" or episode.answer == "yes" for episode in episodes):
+    if flagged_at is not None and not any(
+        episode.kind == "crisis" or episode.answer in URGENT_ANSWERS for episode in episodes
+    ):
         # Flagged without a crisis message we can point to (e.g. an older conversation): still a crisis.
         episodes.append(_Episode("crisis", flagged_at, None, handled=True))
     return CrisisHistory(tuple(episode.done() for episode in episodes), channel)
@@ -761,20 +767,29 @@ class TrackerStore:
             )
         )
         activity.actions = [(timestamp, COUNTED_ACTIONS[name]) for timestamp, name in action_rows]
-        # "Yes" to a check-in: the answer action after a visitor message of intent affirm.
+        # "Yes" or "not sure" to a check-in (the crisis response): the answer action and the visitor
+        # message before it, read as the assistant read it (clinic/check_in.py).
         visitor = EVENTS.alias("visitor")
-        answered_with = (
-            select(visitor.c.intent_name)
+        answered_by = (
+            select(visitor.c.id)
             .where(visitor.c.sender_id == E.sender_id, visitor.c.type_name == "user", visitor.c.id < E.id)
             .order_by(visitor.c.id.desc())
             .limit(1)
             .scalar_subquery()
         )
-        yes_rows = self._rows(
-            select(E.timestamp).where(E.type_name == "action", E.action_name == CHECK_IN_ANSWER, in_range,
-                                      answered_with == YES_INTENT)
+        answer_rows = self._rows(
+            select(E.timestamp, answered_by).where(E.type_name == "action", E.action_name == CHECK_IN_ANSWER, in_range)
         )
-        activity.actions += [(timestamp, "crisis") for timestamp, in yes_rows]
+        answers = {
+            message.id: message
+            for message in self._messages(select(*MESSAGE_COLUMNS).where(E.id.in_([row[1] for row in answer_rows])))
+        }
+        activity.actions += [
+            (timestamp, "crisis")
+            for timestamp, answer_id in answer_rows
+            if answer_id in answers
+            and check_in_answer(answers[answer_id].text, answers[answer_id].intent) in URGENT_ANSWERS
+        ]
         return activity
 
     # ---- retention

@@ -67,14 +67,14 @@ def sure_crisis(sender, text, at, reason="classifier", score=0.93, language="en"
             slot(sender, "language", language, at), *crisis_response(sender, at + answered_after)]
 
 
-def check_in_answered_yes(sender, at):
+def check_in_answered(sender, at, answer="Yes", intent="affirm"):
     return [
         visitor(sender, "what are the side effects", "faq", at),
         slot(sender, "language", "en", at),
         visitor(sender, "everything feels pointless lately", "possible_crisis", at + 10,
                 {"tier": "check", "score": 0.31, "reason": "classifier"}),
         *check_in(sender, at + 11),
-        visitor(sender, "Yes", "affirm", at + 20),
+        visitor(sender, answer, intent, at + 20),
         action(sender, "action_check_in_answer", at + 21),
         bot(sender, "If you are in danger, call 988 or 911.", at + 21),
         slot(sender, "crisis_flagged", True, at + 21),
@@ -128,7 +128,9 @@ CONVERSATIONS = {  # name -> (sender, events)
     "sure": ("crisis-sure", sure_crisis("crisis-sure", f"{XSS} I'd be better off gone, call {PHONE}", STARTED + 100)),
     "pattern": ("crisis-pattern", sure_crisis("crisis-pattern", "quiero morir", STARTED + 200,
                                               reason="pattern: es_want_to_die", score=1.0, language="es")),
-    "yes": ("check-in-yes", check_in_answered_yes("check-in-yes", STARTED + 300)),
+    # "idk maybe", which the NLU may read as a no: the assistant counts it as a yes (clinic/check_in.py)
+    "maybe": ("check-in-maybe", check_in_answered("check-in-maybe", STARTED + 250, "idk maybe", "deny")),
+    "yes": ("check-in-yes", check_in_answered("check-in-yes", STARTED + 300)),
     "no": ("check-in-no", check_in_answered_no("check-in-no", STARTED + 400)),
     "unanswered": ("check-in-unanswered", check_in_unanswered("check-in-unanswered", STARTED + 500)),
     "to_review": ("crisis-to-review", sure_crisis("crisis-to-review", "i want to end it all", STARTED + 600)),
@@ -218,10 +220,11 @@ def test_a_sure_crisis_and_a_check_in_answered_yes_top_the_queue_above_a_waiting
     assert crisis_at < handoff_at, "the crisis section comes before the waiting handoff"
     shown = in_crisis_section(app, kim)
     # newest first; the waiting visitor, the "no", the unanswered check-in and the FAQ are not crises
-    assert shown == ["to_review", "yes", "pattern", "sure"]
+    assert shown == ["to_review", "yes", "maybe", "pattern", "sure"]
     section = crisis_section(kim)
-    assert section.count('<strong class="badge badge-crisis">Possible crisis</strong>') == 4, "marked in words"
+    assert section.count('<strong class="badge badge-crisis">Possible crisis</strong>') == 5, "marked in words"
     assert "Check-in answered yes" in section and "Crisis response given" in section
+    assert "Check-in answered not sure" in section
     # The conversations are dated when this module is imported, maybe many minutes before this test runs.
     assert re.search(r"<time datetime=\"[^\"]+\"[^>]*>(\d+ h )?\d+ min ago</time>", section), "how long ago"
     assert '<span lang="es">Español</span>' in section
@@ -242,7 +245,7 @@ def test_marking_reviewed_removes_it_from_the_queue_crisis_section(app, kim):
     response = kim.post("/conversations/crisis-reviewed", data={"csrf_token": kim.token, "conversation_id": form_key})
     assert response.status_code == 302
     assert "Crisis reviewed by kim on" in page(kim, response.location)
-    assert in_crisis_section(app, kim) == ["yes", "pattern", "sure"], "reviewed: out of the crisis section"
+    assert in_crisis_section(app, kim) == ["yes", "maybe", "pattern", "sure"], "reviewed: out of the crisis section"
     assert f"/conversations/{form_key}" not in [crisis["url"] for crisis in kim.get("/queue.json").json["crises"]]
     # a new crisis in the same conversation after the review brings it back, for a review of its own
     engine = create_engine(app.tracker_url)
@@ -284,6 +287,13 @@ def test_the_transcript_highlights_the_message_and_names_tier_and_reason(app, ki
     assert "Check-in asked: the detector was unsure (score 0.31). Visitor answered: yes" in item
     assert "Answer to the crisis check-in: yes" in message_item(body, user_event_ids(app, "yes", "Yes")[0])
     assert "Crisis: this conversation needs a staff review." in body
+
+    body = transcript(app, kim, "maybe")
+    item = message_item(body, user_event_ids(app, "maybe", "everything feels pointless lately")[0])
+    assert "Check-in trigger: Check-in answered not sure" in item and "msg-crisis" in item
+    assert "Visitor answered: not sure, counted as a yes (the crisis response was given)" in item
+    answer = message_item(body, user_event_ids(app, "maybe", "idk maybe")[0])
+    assert "Answer to the crisis check-in: not sure (counted as yes)" in answer
 
 
 def test_a_check_in_answered_no_is_shown_as_such_and_not_as_a_crisis(app, kim):
@@ -338,7 +348,8 @@ def test_only_conversations_with_a_crisis_or_a_check_in_are_read_further(app):
     so the queue, polled every few seconds, reads only the few conversations that need it."""
     with app.app_context():
         candidates = app.extensions["console"].tracker.crisis_candidates()
-    assert set(candidates) == {sender(name) for name in ("sure", "pattern", "yes", "no", "unanswered", "to_review")}
+    names = ("sure", "pattern", "yes", "maybe", "no", "unanswered", "to_review")
+    assert set(candidates) == {sender(name) for name in names}
 
 
 def test_the_overview_counts_crisis_responses_and_check_ins(app, kim):
@@ -349,8 +360,8 @@ def test_the_overview_counts_crisis_responses_and_check_ins(app, kim):
             connection.execute(select(EVENTS.c.id).where(EVENTS.c.action_name == "action_crisis_response")).all()
         )
     engine.dispose()
-    assert re.search(r"<td>Crisis responses</td><td>%d</td>" % (given + 1), body), "and the one after the yes"
-    assert re.search(r"<td>Crisis check-ins</td><td>3</td>", body), "yes, no and unanswered"
+    assert re.search(r"<td>Crisis responses</td><td>%d</td>" % (given + 2), body), "and the ones after yes and maybe"
+    assert re.search(r"<td>Crisis check-ins</td><td>4</td>", body), "yes, maybe, no and unanswered"
 
 
 def test_a_phrase_list_match_the_detector_doubted_says_so():

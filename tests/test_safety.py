@@ -316,10 +316,17 @@ async def test_no_to_the_check_in_after_a_message_that_asked_nothing_guesses_no_
     ("yes", "affirm", "utter_crisis", "check-in answered yes"),
     ("sometimes", "deny", "utter_crisis", "check-in answered yes"),  # partly yes, whatever the NLU read
     ("a veces", "nlu_fallback", "utter_crisis", "check-in answered yes"),
-    ("not sure", "deny", "utter_crisis_still_here", "check-in answered neither yes nor no"),
-    ("No sé.", "deny", "utter_crisis_still_here", "check-in answered neither yes nor no"),
-    ("idk", "out_of_scope", "utter_crisis_still_here", "check-in answered neither yes nor no"),
-    ("tal vez", "nlu_fallback", "utter_crisis_still_here", "check-in answered neither yes nor no"),
+    # not sure counts as a yes, as clinicians count it: the crisis response, not a softer reply
+    ("not sure", "deny", "utter_crisis", "check-in answered not sure"),
+    ("No sé.", "deny", "utter_crisis", "check-in answered not sure"),
+    ("idk maybe", "deny", "utter_crisis", "check-in answered not sure"),
+    ("idk", "out_of_scope", "utter_crisis", "check-in answered not sure"),
+    ("tal vez", "nlu_fallback", "utter_crisis", "check-in answered not sure"),
+    ("no se la verdad", "deny", "utter_crisis", "check-in answered not sure"),
+    # neither yes, no nor unsure: the lines again
+    ("why are you asking me that?", "nlu_fallback", "utter_crisis_still_here", "check-in answered neither yes nor no"),
+    # a long message that happens to hold "maybe" is not an answer of "maybe"
+    ("no, I was asking whether maybe the clinic has parking for my car", "deny", "utter_crisis_check_in_no", None),
 ])
 async def test_only_a_clear_no_to_the_check_in_is_taken_as_no(
     dispatcher, make_tracker, domain, monkeypatch, text, intent, said, alerted
@@ -329,8 +336,11 @@ async def test_only_a_clear_no_to_the_check_in_is_taken_as_no(
     history = possible_crisis_history("i dont see the point anymore", [{"name": "faq", "confidence": 0.1}])
     tracker = make_tracker(text, parse_data={"intent": {"name": intent, "confidence": 0.9}}, events=history)
     events = await ActionCheckInAnswer().run(dispatcher, tracker, domain.as_dict())
-    assert [m["response"] for m in dispatcher.messages] == [said]
-    assert alerts == [alerted] and SlotSet("crisis_flagged", True) in events
+    assert [m["response"] for m in dispatcher.messages][:1] == [said]
+    if alerted is None:
+        assert alerts == [] and SlotSet("crisis_flagged", True) not in events
+    else:
+        assert alerts == [alerted] and SlotSet("crisis_flagged", True) in events
 
 
 class RecordingNotifier:
