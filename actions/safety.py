@@ -9,6 +9,7 @@ the visitor's words.
 """
 import asyncio
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -26,6 +27,7 @@ from actions.language import visitor_language
 from clinic import settings
 from clinic.check_in import check_in_answer
 from clinic.notifier import notifier_from_env
+from clinic.words import plain_words
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,19 @@ MEDICAL_EMERGENCY_PATTERNS = frozenset({
     "collapse_or_unresponsive", "stroke_seizure", "es_emergency_now",
     "overdose_taken", "overdose_first_person", "es_overdose_now",
 })
+# Bodily signs of a medical emergency, in plain words (clinic/words.py: lower case, no accents). A
+# message already judged a crisis that names one gets utter_crisis_medical too, though no medical
+# pattern matched ("my mom had her infusion this morning and now her chest hurts and she's breathing
+# weird", a blind QA finding): the response says it may be a medical emergency, then gives the crisis
+# lines. On the crisis training examples these words name medical emergencies and overdoses only
+# (none of the direct, passive, behavioural or self-harm ones; one Spanish violence example, a
+# strangling that ended in fainting). Only the choice of response: detection is the NLU's.
+MEDICAL_SIGNS = re.compile(
+    r"\b(chest|breath|breathe|breathing|heart (is )?(racing|pounding)|throwing up|vomit\w*|faint\w*|passed out"
+    r"|seizure\w*|seizing|convuls\w*|unconscious|slurr\w*|droop\w*|swell\w*|swollen|allergic|lips (are |look )?blue"
+    r"|blue lips|pecho|respir\w*|corazon (me )?(late|esta|bien acelerado|acelerado)|late el corazon|desmay\w*"
+    r"|inconsciente|hinchad\w*|alergi\w*|labios morados)\b"
+)
 # After "no" to the check-in, the message is answered again only if its ordinary intent is at least
 # as sure as config.yml's FallbackClassifier asks of any message (threshold 0.55).
 REPLAY_CONFIDENCE = 0.55
@@ -70,10 +85,13 @@ def crisis_message(tracker: Tracker) -> Optional[Dict[str, Any]]:
 
 
 def crisis_response_for(message: Optional[Dict[str, Any]]) -> str:
-    """utter_crisis_medical when the crisis patterns found a medical emergency in the message."""
+    """utter_crisis_medical when the crisis patterns found a medical emergency in the message, or it
+    names a bodily sign of one (MEDICAL_SIGNS)."""
     reason = str(((message or {}).get("parse_data") or {}).get("crisis", {}).get("reason") or "")
     pattern = reason.removeprefix("pattern: ") if reason.startswith("pattern: ") else None
-    return "utter_crisis_medical" if pattern in MEDICAL_EMERGENCY_PATTERNS else "utter_crisis"
+    if pattern in MEDICAL_EMERGENCY_PATTERNS or MEDICAL_SIGNS.search(plain_words((message or {}).get("text"))):
+        return "utter_crisis_medical"
+    return "utter_crisis"
 
 
 class ActionCrisisResponse(Action):

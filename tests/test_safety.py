@@ -88,6 +88,25 @@ def test_a_medical_emergency_is_told_to_call_911_before_anything_else(domain, la
     assert "911" in first_sentences and "988" not in first_sentences
 
 
+@pytest.mark.parametrize("text, response", [
+    # no medical pattern matched, the classifier alone: the bodily signs choose the response
+    ("my mom had her infusion this morning and now shes really confused and her chest hurts and shes breathing weird",
+     "utter_crisis_medical"),
+    ("my husband got his infusion today and hes throwing up nonstop and his heart is racing like crazy",
+     "utter_crisis_medical"),
+    ("a mi papá le late el corazón bien raro y está sudando frío desde la infusión", "utter_crisis_medical"),
+    ("mi hija se desmayó en el baño", "utter_crisis_medical"),
+    # danger without a bodily sign, or feelings in bodily words: the crisis lines alone
+    ("i feel like everyone would be better off without me", "utter_crisis"),
+    ("me rompieron el corazón y ya no quiero vivir", "utter_crisis"),
+])
+async def test_a_crisis_that_names_a_bodily_sign_gets_the_medical_response(make_tracker, domain, text, response):
+    parse_data = {"intent": {"name": "crisis", "confidence": 0.97}, "crisis": {"tier": "sure", "reason": "classifier"}}
+    dispatcher = CollectingDispatcher()
+    await ActionCrisisResponse().run(dispatcher, make_tracker(text, parse_data=parse_data), domain.as_dict())
+    assert dispatcher.messages[0]["response"] == response
+
+
 @pytest.mark.parametrize("reason, response", [
     ("pattern: chest_pain_now", "utter_crisis_medical"),
     ("pattern: collapse_or_unresponsive", "utter_crisis_medical"),
