@@ -12,7 +12,8 @@ past history, idioms and dreams, which the classifier scores low (docs/crisis-th
 A pattern counts only when the classifier's score reaches `pattern_floor`: the highest floor at
 which cross-validation on the training data takes the check-in from no crisis example (0 while any
 would be lost; docs/crisis-thresholds.md, "Pattern floors"). A pattern that only names the subject
-("suicidal", "overdose": the `topic` group) needs the higher `topic_floor`.
+("suicidal", "overdose": the `topic` group) needs the higher `topic_floor`; a message that is nothing
+but a call for help ("help", "socorro": the `cry_for_help` group) needs none.
 """
 import re
 import unicodedata
@@ -55,6 +56,7 @@ class CrisisMatcher:
         self.always = {name: re.compile(rx) for name, rx in patterns["always"].items()}
         self.personal = {name: re.compile(rx) for name, rx in patterns["personal"].items()}
         self.topic = {name: re.compile(rx) for name, rx in patterns.get("topic", {}).items()}
+        self.cry_for_help = {name: re.compile(rx) for name, rx in patterns.get("cry_for_help", {}).items()}
         self.general_question = re.compile(patterns["general_question"])
         self.person_markers = re.compile(patterns["person_markers"])
         self.not_current = re.compile(patterns["not_current"])
@@ -68,7 +70,7 @@ class CrisisMatcher:
         if not text:
             return None
         normalised = normalise(text)
-        for name, pattern in self.always.items():
+        for name, pattern in chain(self.cry_for_help.items(), self.always.items()):
             if pattern.search(normalised):
                 return name
         for name, pattern in chain(self.personal.items(), self.topic.items()):
@@ -79,6 +81,10 @@ class CrisisMatcher:
     def names_topic_only(self, name: Optional[str]) -> bool:
         """Whether the pattern `match` returned only names the subject (the `topic` group)."""
         return name in self.topic
+
+    def is_cry_for_help(self, name: Optional[str]) -> bool:
+        """Whether the pattern `match` returned is a whole message that only calls for help."""
+        return name in self.cry_for_help
 
     def is_general_or_past(self, normalised: str) -> bool:
         general = bool(self.general_question.search(normalised)) and not self.person_markers.search(normalised)
@@ -123,6 +129,8 @@ class CrisisSafetyNet(GraphComponent):
         (scripts/tune_crisis.py scores candidate thresholds with this too)."""
         if pattern is None:
             return False
+        if self.matcher.is_cry_for_help(pattern):
+            return True  # the detector reads next to nothing in "help": no floor (crisis_patterns.yml)
         return score >= (self.topic_floor if self.matcher.names_topic_only(pattern) else self.pattern_floor)
 
     def process(self, messages: List[Message]) -> List[Message]:

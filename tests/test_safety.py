@@ -254,6 +254,20 @@ def test_a_pattern_the_detector_all_but_rules_out_is_left_to_the_other_intents(m
     assert net_result(matcher, text, pattern_floor=0.005)[0] == "crisis"
 
 
+@pytest.mark.parametrize("text", ["help", "Help!!", "please help me", "i need help now", "SOCORRO", "Ayúdenme",
+                                  "necesito ayuda por favor", "auxilio"])
+def test_a_bare_call_for_help_gets_at_least_the_check_in_whatever_the_detector_says(matcher, text):
+    intent, crisis = net_result(matcher, text, detector_score=0.001, pattern_floor=0.002)
+    assert intent == "possible_crisis" and crisis["reason"] == "pattern: cry_for_help"
+    assert net_result(matcher, text, detector_score=0.7, pattern_floor=0.002)[0] == "crisis"
+
+
+@pytest.mark.parametrize("text", ["help me book a consultation", "can you help me with insurance?",
+                                  "ayuda con el seguro", "thanks for the help", "how can ketamine help anxiety"])
+def test_a_request_for_help_with_something_is_no_cry_for_help(matcher, text):
+    assert not matcher.is_cry_for_help(matcher.match(text))
+
+
 def test_a_phrase_list_match_the_detector_agrees_with_gets_the_crisis_response(matcher):
     intent, crisis = net_result(matcher, "i want to kill myself", detector_score=0.62)
     assert intent == "crisis" and crisis["tier"] == "sure" and crisis["reason"].startswith("pattern:")
