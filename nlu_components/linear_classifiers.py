@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 import skops.io as sio
@@ -64,6 +64,11 @@ MODEL_FILE = "linear_classifier.skops"
 # (FaqConfidenceGate makes each an entity `second_question`).
 QUESTION_PARTS_KEY = "question_parts"
 MORE_QUESTIONS_KEY = "more_questions"
+# On the message (not in the parse result), from the intent classifier: each question's intent and
+# where it is, in the order asked ("how much is it? and can I talk to someone?": faq, request_human).
+QUESTION_INTENTS_KEY = "question_intents"
+# A question of these intents is a request, not an FAQ question: it gets no FAQ answer of its own.
+REQUEST_INTENTS = ("request_human", "book_consultation", "request_callback")
 CALIBRATION_FOLDS = 3
 
 
@@ -383,6 +388,21 @@ class LinearTextClassifier(GraphComponent):
         """The labels to rank and their probabilities (subclasses may merge the trained classes)."""
         return labels, probabilities
 
+    def clause_predictions(self, message: Message, questions: List[Question]) -> List[Tuple[Text, float]]:
+        """For a message that may ask more than one question (question_clauses), each question's best
+        label and its confidence, in the order asked. Empty when the featurizers embedded no
+        questions (one question, or training)."""
+        by_alias = message.get(CLAUSE_FEATURES) or {}
+        aliases = self.dense_aliases()
+        if not questions or not all(alias in by_alias for alias in aliases):
+            return []
+        embeddings = np.hstack([by_alias[alias] for alias in aliases]) / np.sqrt(len(aliases))
+        classifier = self.model["classifier"]
+        texts = [question.text for question in questions]
+        probabilities = calibrated_probabilities(classifier, self.text_features(self.model, texts, embeddings))
+        labels, probabilities = self.merge_labels([str(label) for label in classifier.classes_], probabilities)
+        return [(labels[int(row.argmax())], float(row.max())) for row in probabilities]
+
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class LinearIntentClassifier(LinearTextClassifier):
@@ -422,6 +442,16 @@ class LinearIntentClassifier(LinearTextClassifier):
         ]
         message.set(INTENT, intents[0], add_to_output=True)
         message.set(INTENT_RANKING_KEY, intents, add_to_output=True)
+        questions = question_clauses(message.get(TEXT))
+        predictions = self.clause_predictions(message, questions)
+        if predictions:
+            message.set(
+                QUESTION_INTENTS_KEY,
+                [
+                    {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence, "start": q.start, "end": q.end}
+                    for q, (name, confidence) in zip(questions, predictions, strict=True)
+                ],
+            )
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -450,10 +480,22 @@ class LinearResponseSelector(LinearTextClassifier):
         questions = question_clauses(message.get(TEXT))
         parts = self.question_parts(message, questions)
         threshold = self.config["two_questions"]
+        # a question the intent classifier read as a request ("can I talk to someone?") asks no FAQ topic
+        requests = [found.get(INTENT_NAME_KEY) in REQUEST_INTENTS for found in message.get(QUESTION_INTENTS_KEY) or []]
+        is_request = (requests + [False] * len(parts))[: len(parts)]
         asked = [] if threshold is None else asked_topics(
-            [(part[INTENT_RESPONSE_KEY], part[PREDICTED_CONFIDENCE_KEY]) for part in parts], threshold
+            [
+                (part[INTENT_RESPONSE_KEY], 0.0 if request else part[PREDICTED_CONFIDENCE_KEY])
+                for part, request in zip(parts, is_request, strict=True)
+            ],
+            threshold,
         )
         best = asked[0] if asked else ranking[0]["label"]
+        if any(is_request) and not asked and threshold is not None:
+            # "how much is it? and can I talk to someone": the answer is the question's, not the request's
+            answered = [p[INTENT_RESPONSE_KEY] for p, r in zip(parts, is_request, strict=True)
+                        if not r and p[PREDICTED_CONFIDENCE_KEY] >= threshold]
+            best = answered[0] if answered else best
         selector = message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}
         selector[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = [retrieval_intent]
         selector[retrieval_intent] = {
@@ -484,16 +526,7 @@ class LinearResponseSelector(LinearTextClassifier):
         """For a message that may ask two questions (question_clauses), each question's best answer
         and its confidence, in the order asked. Empty when the featurizers embedded no questions
         (one question, or training)."""
-        by_alias = message.get(CLAUSE_FEATURES) or {}
-        aliases = self.dense_aliases()
-        if not questions or not all(alias in by_alias for alias in aliases):
-            return []
-        embeddings = np.hstack([by_alias[alias] for alias in aliases]) / np.sqrt(len(aliases))
-        classifier = self.model["classifier"]
-        texts = [question.text for question in questions]
-        probabilities = calibrated_probabilities(classifier, self.text_features(self.model, texts, embeddings))
-        labels = [str(label) for label in classifier.classes_]
         return [
-            {INTENT_RESPONSE_KEY: labels[int(row.argmax())], PREDICTED_CONFIDENCE_KEY: float(row.max())}
-            for row in probabilities
+            {INTENT_RESPONSE_KEY: label, PREDICTED_CONFIDENCE_KEY: confidence}
+            for label, confidence in self.clause_predictions(message, questions)
         ]

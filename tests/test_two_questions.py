@@ -118,6 +118,58 @@ def test_a_second_question_is_never_answered_for_a_message_that_is_not_an_faq_qu
     assert not message.get("entities")
 
 
+def question_and_person_request(intent="faq", request_confidence=0.8, parts=None):
+    selector = {"response": {"intent_response_key": "faq/cost", "confidence": 0.8},
+                "ranking": [{"intent_response_key": "faq/cost", "confidence": 0.8}]}
+    if parts:
+        selector["question_parts"] = parts
+    message = Message(
+        data={
+            "text": "how much is it? and can I talk to someone real",
+            "intent": {"name": intent, "confidence": 0.9},
+            "intent_ranking": [{"name": intent, "confidence": 0.9}, {"name": "greet", "confidence": 0.01}],
+            "response_selector": {"faq": selector},
+            "language": {"name": "en"},
+            "question_intents": [
+                {"name": "faq", "confidence": 0.9, "start": 0, "end": 14},
+                {"name": "request_human", "confidence": request_confidence, "start": 20, "end": 46},
+            ],
+        }
+    )
+    thresholds = {"en": {"intent": 0.5, "intent_margin": 0.1, "answer": 0.3, "answer_margin": 0.05}}
+    settings = {**FaqConfidenceGate.get_default_config(), "thresholds": thresholds, "person_request": 0.5}
+    FaqConfidenceGate(settings).process([message])
+    return message
+
+
+def test_a_question_and_a_request_for_a_person_get_the_answer_and_the_offer_of_a_person():
+    message = question_and_person_request()
+    assert message.get("intent")["name"] == "faq"
+    assert message.get("entities") == [{"entity": "person_requested", "value": "request_human", "start": 20,
+                                        "end": 46, "extractor": "FaqConfidenceGate"}]
+
+
+def test_a_question_and_a_request_read_as_the_request_still_get_the_answer_first():
+    """Read as a whole, the same message is sometimes the request: when the answer selector answered
+    its question surely, it is that question, with the offer of a person after the answer."""
+    parts = [{"intent_response_key": "faq/cost", "confidence": 0.84}, {"intent_response_key": "faq/privacy",
+                                                                         "confidence": 0.41}]
+    message = question_and_person_request(intent="request_human", parts=parts)
+    assert message.get("intent") == {"name": "faq", "confidence": 0.84}
+    assert message.get("intent_ranking")[0]["name"] == "faq"
+    assert [entity["entity"] for entity in message.get("entities")] == ["person_requested"]
+
+
+def test_an_unsure_request_or_an_unanswered_question_gets_no_extra_offer():
+    assert not question_and_person_request(request_confidence=0.3).get("entities")
+    # read as the request, and the question's own answer not sure: the usual handoff rule, nothing added
+    unsure = [{"intent_response_key": "faq/cost", "confidence": 0.3}, {"intent_response_key": "faq/privacy",
+                                                                        "confidence": 0.41}]
+    for parts in (None, unsure):
+        whole = question_and_person_request(intent="request_human", parts=parts)
+        assert whole.get("intent")["name"] == "request_human" and not whole.get("entities")
+
+
 def second_question_parse(value):
     return {
         "intent": {"name": "faq", "confidence": 0.95},
